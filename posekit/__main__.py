@@ -1,0 +1,3 @@
+from posekit.cli import main
+
+main()
