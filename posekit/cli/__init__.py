@@ -22,6 +22,9 @@ __all__ = ["app", "main"]
 _COMMAND_MODULES = (
     "skeletons",
     "parsers",
+    "new_plugin",
+    "weights",
+    "infer",
 )
 
 app = typer.Typer(

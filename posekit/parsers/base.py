@@ -9,12 +9,20 @@ turn the assignment into the people users see.
 
 The objective of an assignment (``ObjectiveWeights`` w):
 
-    sum over persons with >= 2 parts of
+    sum over persons of
         sum of scores[l][pair] for every limb l (tree and redundant) whose two candidates
             are both in the person and form an accepted pair
-      + w.node_weight * sum over the person's candidates of (peak score - w.node_bias)
+      + w.node_weight * sum over the person's *joined* candidates of (peak score - w.node_bias)
 
-Persons with fewer than two parts contribute nothing (a lone candidate is no person).
+A candidate is joined when at least one accepted pair links it to another candidate of the
+same person. So a lone candidate is no person (it contributes nothing), and a person cannot
+gain by collecting candidates that no limb links to it; a person with two linked parts and
+a stray third gets the node terms of the first two only. ``objective(..., tree_only=True)``
+is the same with tree limbs only (what ``tree-ilp`` maximises).
+
+This is the Fig. 6b correlation-clustering objective (weights = PAF scores of accepted
+pairs, 0 for every other pair of candidates) with node terms from the peak confidence: the
+full-graph ILP maximises it over all assignments, and every parser is scored by it.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
 
 from posekit.decode.graph import CandidateGraph
 from posekit.people import Person
@@ -33,6 +43,8 @@ from posekit.skeleton import Skeleton
 __all__ = [
     "Parser", "BaseParser", "ParseResult", "PostRules", "ObjectiveWeights", "SolveStatus",
     "objective", "assignment_to_people", "validate_assignment", "pair_lookup",
+    "Edges", "accepted_edges", "candidate_parts", "node_terms", "edges_to_assignment",
+    "consistent_labels",
 ]
 
 SolveStatus = Literal["optimal", "time_limit", "heuristic"]
@@ -74,7 +86,7 @@ class ParseResult:
 def pair_lookup(candidates: CandidateGraph, limb: int) -> dict[tuple[int, int], float]:
     """Accepted pairs of one limb as ``{(i, j): score}``."""
     p, s = candidates.pairs[limb], candidates.scores[limb]
-    return {(int(i), int(j)): float(v) for (i, j), v in zip(p, s)}
+    return {(int(i), int(j)): float(v) for (i, j), v in zip(p, s, strict=True)}
 
 
 def validate_assignment(assignment: np.ndarray, candidates: CandidateGraph) -> None:
@@ -91,12 +103,16 @@ def validate_assignment(assignment: np.ndarray, candidates: CandidateGraph) -> N
 
 
 def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
-               skeleton: Skeleton) -> np.ndarray:
-    """(P, L) score of each limb inside each person (0 where not an accepted pair)."""
+               skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """(P, L) score of each limb inside each person, and (P, L) bool: is it an accepted pair.
+
+    A pair listed twice counts with its best score.
+    """
     P = len(assignment)
     out = np.zeros((P, skeleton.num_limbs))
+    found = np.zeros((P, skeleton.num_limbs), dtype=bool)
     if P == 0:
-        return out
+        return out, found
     for l, (a, b) in enumerate(skeleton.limb_index):
         pairs, scores = candidates.pairs[l], candidates.scores[l]
         if not len(pairs):
@@ -104,14 +120,15 @@ def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
         ia, ib = assignment[:, a], assignment[:, b]
         nb = max(len(candidates.peaks[b]), 1)
         keys = pairs[:, 0] * nb + pairs[:, 1]
-        order = np.argsort(keys)
+        order = np.lexsort((-scores, keys))
         keys, scores = keys[order], scores[order]
         want = np.where((ia >= 0) & (ib >= 0), ia * nb + ib, -1)
         pos = np.searchsorted(keys, want)
         pos = np.minimum(pos, len(keys) - 1)
         hit = (want >= 0) & (keys[pos] == want)
         out[hit, l] = scores[pos[hit]]
-    return out
+        found[:, l] = hit
+    return out, found
 
 
 def _peak_scores(assignment: np.ndarray, candidates: CandidateGraph) -> np.ndarray:
@@ -125,17 +142,21 @@ def _peak_scores(assignment: np.ndarray, candidates: CandidateGraph) -> np.ndarr
 
 
 def objective(assignment: np.ndarray, candidates: CandidateGraph, skeleton: Skeleton,
-              weights: ObjectiveWeights = ObjectiveWeights()) -> float:
+              weights: ObjectiveWeights = ObjectiveWeights(), *, tree_only: bool = False) -> float:
     """The shared objective of a raw assignment (module docstring)."""
     a = np.asarray(assignment, dtype=np.intp).reshape(-1, skeleton.num_keypoints)
     if len(a) == 0:
         return 0.0
-    counts = (a >= 0).sum(axis=1)
-    real = counts >= 2
-    limbs = _limb_hits(a, candidates, skeleton).sum(axis=1)
+    num_limbs = skeleton.num_tree_limbs if tree_only else skeleton.num_limbs
+    hits, found = _limb_hits(a, candidates, skeleton)
+    hits = hits[:, :num_limbs]
+    joined = np.zeros(a.shape, dtype=bool)
+    for l, (pa, pb) in enumerate(skeleton.limb_index[:num_limbs]):
+        joined[:, pa] |= found[:, l]
+        joined[:, pb] |= found[:, l]
     peaks = _peak_scores(a, candidates)
-    nodes = np.where(a >= 0, peaks - weights.node_bias, 0.0).sum(axis=1)
-    return float((limbs + weights.node_weight * nodes)[real].sum())
+    nodes = np.where(joined, peaks - weights.node_bias, 0.0).sum()
+    return float(hits.sum() + weights.node_weight * nodes)
 
 
 def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
@@ -150,7 +171,7 @@ def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
     if len(a) == 0:
         return []
     counts = (a >= 0).sum(axis=1)
-    tree = _limb_hits(a, candidates, skeleton)[:, : skeleton.num_tree_limbs].sum(axis=1)
+    tree = _limb_hits(a, candidates, skeleton)[0][:, : skeleton.num_tree_limbs].sum(axis=1)
     peaks = _peak_scores(a, candidates)
     score = (peaks.sum(axis=1) + tree) / np.maximum(counts, 1)
     keep = (counts >= max(rules.min_parts, 1)) & (score >= rules.min_score)
@@ -163,6 +184,109 @@ def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
     # deterministic order: score descending, then leftmost
     people.sort(key=lambda q: (-q.score, float(q.keypoints[q.visible, 0].min())))
     return people
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Accepted pairs as one flat list over global candidate ids (``offsets[k] + i``)."""
+
+    u: np.ndarray  # (E,) intp: global id of the candidate of the limb's first keypoint
+    v: np.ndarray  # (E,) intp: ... of its second keypoint
+    score: np.ndarray  # (E,) float64 PAF score
+    limb: np.ndarray  # (E,) intp limb index
+
+    def __len__(self) -> int:
+        return len(self.u)
+
+
+def accepted_edges(candidates: CandidateGraph, skeleton: Skeleton, *,
+                   tree_only: bool = False) -> Edges:
+    """Every accepted pair (tree limbs only if ``tree_only``), ordered by limb then ids.
+
+    A pair listed twice is kept once, with its best score.
+    """
+    num_limbs = skeleton.num_tree_limbs if tree_only else skeleton.num_limbs
+    off = candidates.offsets
+    parts = [(l, off[a] + candidates.pairs[l][:, 0], off[b] + candidates.pairs[l][:, 1],
+              candidates.scores[l]) for l, (a, b) in enumerate(skeleton.limb_index[:num_limbs])]
+    if not parts:
+        empty = np.zeros(0, dtype=np.intp)
+        return Edges(empty, empty, np.zeros(0), empty)
+    limb = np.concatenate([np.full(len(u), l, dtype=np.intp) for l, u, _, _ in parts])
+    u = np.concatenate([p[1] for p in parts]).astype(np.intp)
+    v = np.concatenate([p[2] for p in parts]).astype(np.intp)
+    score = np.concatenate([p[3] for p in parts]).astype(np.float64)
+    order = np.lexsort((-score, v, u, limb))
+    limb, u, v, score = limb[order], u[order], v[order], score[order]
+    keep = np.ones(len(u), dtype=bool)
+    keep[1:] = (limb[1:] != limb[:-1]) | (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return Edges(u[keep], v[keep], score[keep], limb[keep])
+
+
+def candidate_parts(candidates: CandidateGraph) -> np.ndarray:
+    """(N,) intp: the part of each global candidate id."""
+    return np.repeat(np.arange(len(candidates.peaks), dtype=np.intp), np.diff(candidates.offsets))
+
+
+def node_terms(candidates: CandidateGraph, weights: ObjectiveWeights) -> np.ndarray:
+    """(N,) node term of each global candidate id: ``node_weight * (peak - node_bias)``."""
+    if candidates.num_candidates == 0:
+        return np.zeros(0)
+    peaks = np.concatenate([p[:, 2] for p in candidates.peaks])
+    return weights.node_weight * (peaks - weights.node_bias)
+
+
+def edges_to_assignment(candidates: CandidateGraph, edges: Edges,
+                        chosen: np.ndarray) -> np.ndarray:
+    """People from chosen edges: each connected component of them is one person.
+
+    A component that would hold two candidates of one part is split deterministically:
+    its edges are joined best score first (ties by index), skipping every edge that would
+    put two candidates of one part together (a candidate left alone is dropped). Rows are
+    ordered by their smallest global id.
+    """
+    K = len(candidates.peaks)
+    sel = np.flatnonzero(np.asarray(chosen, dtype=bool))
+    if len(sel) == 0:
+        return np.zeros((0, K), dtype=np.intp)
+    N = candidates.num_candidates
+    part = candidate_parts(candidates)
+    u, v = edges.u[sel], edges.v[sel]
+    graph = sp.coo_matrix((np.ones(len(sel)), (u, v)), shape=(N, N)).tocsr()
+    _, labels = csgraph.connected_components(graph, directed=False)
+    nodes = np.unique(np.concatenate([u, v]))
+    keys = labels[nodes] * K + part[nodes]
+    if len(np.unique(keys)) != len(keys):
+        labels = consistent_labels(N, part, u, v, edges.score[sel])
+    _, first, row, size = np.unique(labels[nodes], return_index=True, return_inverse=True,
+                                    return_counts=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    out = np.full((len(first), K), -1, dtype=np.intp)
+    out[rank[row], part[nodes]] = nodes - candidates.offsets[part[nodes]]
+    return out[np.sort(rank[size >= 2])]  # a lone candidate is no person
+
+
+def consistent_labels(num: int, part: np.ndarray, u: np.ndarray, v: np.ndarray,
+                      score: np.ndarray) -> np.ndarray:
+    """(num,) cluster label per node id: join edges ``(u, v)`` best score first (ties by
+    index), skipping every edge that would put two candidates of one part together."""
+    parent = list(range(num))
+    mask = {int(i): 1 << int(part[i]) for i in np.unique(np.concatenate([u, v]))}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for e in np.argsort(-score, kind="stable"):
+        ra, rb = find(int(u[e])), find(int(v[e]))
+        if ra != rb and not mask[ra] & mask[rb]:
+            ra, rb = min(ra, rb), max(ra, rb)
+            parent[rb] = ra
+            mask[ra] |= mask[rb]
+    return np.array([find(i) for i in range(num)], dtype=np.intp)
 
 
 class BaseParser(ABC):

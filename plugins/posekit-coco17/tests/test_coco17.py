@@ -1,0 +1,51 @@
+"""The coco17 plugin: valid, discoverable, COCO's order, sigmas and skeleton edges."""
+
+import networkx as nx
+
+import posekit
+from posekit.testing import check_entry_point, check_skeleton
+from posekit_coco17 import COCO17
+
+# COCO's person category: skeleton as 1-based keypoint pairs, and the OKS sigmas.
+COCO_SKELETON = [
+    [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
+    [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7],
+]
+COCO_SIGMAS = [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
+               .89, .89]
+
+
+def test_passes_check_skeleton():
+    check_skeleton(COCO17)
+
+
+def test_entry_point_serves_this_object():
+    assert check_entry_point("coco17") == COCO17
+    assert "coco17" in posekit.list_skeletons()
+
+
+def test_keypoints_and_sigmas_are_cocos():
+    assert COCO17.keypoints == (
+        "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+        "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+        "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    )
+    assert [round(s * 10, 3) for s in COCO17.sigmas] == COCO_SIGMAS
+
+
+def test_every_coco_edge_is_a_limb_and_nothing_else():
+    ours = {frozenset(p) for p in COCO17.limb_index.tolist()}
+    coco = {frozenset((a - 1, b - 1)) for a, b in COCO_SKELETON}
+    assert ours == coco and COCO17.num_limbs == 19
+
+
+def test_tree_is_a_symmetric_spanning_tree_of_cocos_skeleton():
+    tree = nx.Graph([tuple(p) for p in COCO17.limb_index[:COCO17.num_tree_limbs].tolist()])
+    assert nx.is_tree(tree) and tree.number_of_nodes() == 17
+    flip = COCO17.flip_permutation
+    assert {frozenset((flip[a], flip[b])) for a, b in tree.edges} == \
+        {frozenset(e) for e in tree.edges}
+    assert set(COCO17.redundant_limbs) == {
+        ("left_eye", "right_eye"), ("left_shoulder", "right_shoulder"),
+        ("left_hip", "right_hip"),
+    }

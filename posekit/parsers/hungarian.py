@@ -1,0 +1,60 @@
+"""Parser stage, ``hungarian``: CVPR 2017 Fig. 6d (CandidateGraph -> (P, K)).
+
+Each tree limb is an independent maximum-weight bipartite matching between the candidates
+of its two parts (scipy's ``linear_sum_assignment`` on an (n_a, n_b) matrix holding the
+accepted pairs' scores). Only accepted pairs with a positive score are ever kept: the other
+cells are 0, so a matching that uses them as filler loses nothing by dropping them. People
+are the connected components of the matched pairs; with one match per candidate and limb
+over a tree of limbs, no component can hold two candidates of one part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from posekit.decode.graph import CandidateGraph
+from posekit.parsers.base import (
+    BaseParser,
+    Edges,
+    SolveStatus,
+    accepted_edges,
+    edges_to_assignment,
+)
+from posekit.skeleton import Skeleton
+
+__all__ = ["HungarianParser", "matched_edges"]
+
+
+class HungarianParser(BaseParser):
+    """CVPR 2017 Fig. 6d: each tree limb an independent maximum-weight bipartite matching."""
+
+    name = "hungarian"
+
+    def assign(self, candidates: CandidateGraph,
+               skeleton: Skeleton) -> tuple[np.ndarray, SolveStatus, dict]:
+        edges = accepted_edges(candidates, skeleton, tree_only=True)
+        chosen = matched_edges(edges)
+        return edges_to_assignment(candidates, edges, chosen), "heuristic", {}
+
+
+def matched_edges(edges: Edges) -> np.ndarray:
+    """(E,) bool: the edges of a maximum-weight matching per limb (positive scores only)."""
+    chosen = np.zeros(len(edges), dtype=bool)
+    if not len(edges):
+        return chosen
+    starts = np.flatnonzero(np.r_[True, edges.limb[1:] != edges.limb[:-1]])
+    stops = np.r_[starts[1:], len(edges)]
+    for start, stop in zip(starts, stops, strict=True):
+        score = edges.score[start:stop]
+        rows_id, rows = np.unique(edges.u[start:stop], return_inverse=True)
+        cols_id, cols = np.unique(edges.v[start:stop], return_inverse=True)
+        weight = np.zeros((len(rows_id), len(cols_id)))
+        index = np.full(weight.shape, -1, dtype=np.intp)
+        weight[rows, cols] = np.maximum(score, 0.0)
+        index[rows, cols] = np.arange(start, stop)
+        r, c = linear_sum_assignment(weight, maximize=True)
+        hit = index[r, c]
+        hit = hit[(hit >= 0)]
+        chosen[hit[edges.score[hit] > 0]] = True
+    return chosen
