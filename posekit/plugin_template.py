@@ -78,6 +78,7 @@ TEST = Template('''\
 """The $name skeleton passes posekit's checks and is served by its entry point."""
 
 from posekit.testing import check_entry_point, check_skeleton
+
 from posekit_$name import $var
 
 

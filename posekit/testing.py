@@ -22,6 +22,7 @@ can simply call ``check_skeleton(MY_SKELETON)``.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from posekit.errors import PosekitError, SkeletonError
@@ -82,7 +83,6 @@ def check_entry_point(name: str) -> Skeleton:
     """
     from posekit.skeleton import SKELETONS
 
-    SKELETONS.clear_cache()
     installed = SKELETONS.names()
     if name not in installed:
         raise SkeletonCheckError(name, [(
@@ -146,12 +146,12 @@ def _rest_pose(sk: Skeleton) -> list[Problem]:
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
             problems.append(("rest_pose", f"{kps[i]!r} at ({x:g}, {y:g}) lies outside the "
                                           "unit square; use normalised coordinates in [0, 1]"))
-    limbs = {frozenset(map(int, pair)) for pair in sk.limb_index}
+    limbs = {frozenset((sk.index(a), sk.index(b))): (a, b) for a, b in sk.all_limbs}
     dist = np.linalg.norm(pose[:, None, :] - pose[None, :, :], axis=-1)
     for i, j in np.argwhere(np.triu(dist < MIN_SEPARATION, k=1)).tolist():
-        if frozenset((i, j)) in limbs:
-            problems.append(("rest_pose", f"limb ({kps[i]!r}, {kps[j]!r}) has zero length "
-                                          "in the rest pose"))
+        limb = limbs.get(frozenset((i, j)))
+        if limb is not None:
+            problems.append(("rest_pose", f"limb {limb!r} has zero length in the rest pose"))
         else:
             problems.append(("rest_pose", f"{kps[i]!r} and {kps[j]!r} coincide in the rest "
                                           "pose; give every keypoint its own place"))
@@ -165,7 +165,11 @@ def _flip(sk: Skeleton) -> list[Problem]:
     size = max(float(np.ptp(pose[:, 0])), float(np.ptp(pose[:, 1])), 1e-9)
     tol = FLIP_TOLERANCE * size
     idx = [(sk.index(a), sk.index(b)) for a, b in sk.flip_pairs]
-    axis = float(np.median([(pose[i, 0] + pose[j, 0]) / 2 for i, j in idx]))
+    # the body's vertical axis: where flip-pair midpoints and unpaired keypoints (nose,
+    # neck, ...) lie in a front view
+    unpaired = np.flatnonzero(sk.flip_permutation == np.arange(sk.num_keypoints))
+    axis = float(np.median([(pose[i, 0] + pose[j, 0]) / 2 for i, j in idx]
+                           + pose[unpaired, 0].tolist()))
     problems: list[Problem] = []
     for (a, b), (i, j) in zip(sk.flip_pairs, idx, strict=True):
         (xa, ya), (xb, yb) = pose[i], pose[j]

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "new_plugin",
     "weights",
     "infer",
+    "eval",
 )
 
 app = typer.Typer(

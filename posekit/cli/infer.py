@@ -146,7 +146,11 @@ def _progress(console, total: int):  # noqa: ANN001, ANN202
     if total < 2 or not console.is_terminal:
         return contextlib.nullcontext(None)
     from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
     )
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -20,7 +20,8 @@ accepted pair inside a person is chosen, so the ILP value is the shared objectiv
 
 Solvers: HiGHS (default, in-process through highspy) or CBC, both through pulp, with a
 time limit over the whole loop; on hitting it the best consistent solution found (at
-worst the warm start) is returned with status ``"time_limit"``.
+worst the warm start: a heuristic's choice, also given to CBC as its MIP start) is
+returned with status ``"time_limit"``.
 """
 
 from __future__ import annotations
@@ -85,44 +86,30 @@ def _silence_highs_banner() -> None:
         os.close(saved)
 
 
-class _HiGHS(pulp.HiGHS):
-    """pulp's in-process HiGHS, plus a warm start and the MIP dual bound."""
-
-    def __init__(self, *, warm_start: bool, **options: object) -> None:
-        super().__init__(**options)
-        self.warm_start = warm_start
-        self.dual_bound: float | None = None
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (pulp's hook name)
-        import highspy
-
-        model = lp.solverModel
-        if self.warm_start:
-            values = [0.0] * model.getNumCol()
-            for var in lp.variables():
-                values[var.index] = float(var.varValue or 0.0)
-            start = highspy.HighsSolution()
-            start.col_value = values
-            model.setSolution(start)
-        model.run()
-        bound = model.getInfo().mip_dual_bound
-        self.dual_bound = -float(bound) if np.isfinite(bound) else None  # pulp minimises -c
-
-
 def _make_solver(name: str, seconds: float, warm_start: bool) -> pulp.LpSolver:
+    """A pulp solver. Only CBC takes the warm start: HiGHS 1.16 given a MIP start through
+    highspy's ``setSolution`` can report a better optimum yet hand back the start itself."""
     if name == "highs":
         if not pulp.HiGHS().available():
             raise PosekitError("solver 'highs' is not available: install highspy, "
                                "or choose solver='cbc'")
         _silence_highs_banner()
-        return _HiGHS(warm_start=warm_start, msg=False, timeLimit=seconds,
-                      gapRel=0.0, gapAbs=1e-7)
+        return pulp.HiGHS(msg=False, timeLimit=seconds, gapRel=0.0, gapAbs=1e-7)
     solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=seconds, warmStart=warm_start,
                                gapRel=0.0, gapAbs=1e-7, threads=1)
     if not solver.available():
         raise PosekitError("solver 'cbc' is not available in this pulp installation; "
                            "choose solver='highs'")
     return solver
+
+
+def _dual_bound(problem: pulp.LpProblem) -> float | None:
+    """Upper bound on the optimum that HiGHS proved (None for other solvers)."""
+    model = getattr(problem, "solverModel", None)
+    if model is None or not hasattr(model, "getInfo"):
+        return None
+    bound = model.getInfo().mip_dual_bound
+    return -float(bound) if np.isfinite(bound) else None  # pulp gives HiGHS min -c·x
 
 
 @dataclass
@@ -167,7 +154,7 @@ class BinaryProgram:
             state = "none"
         x = np.array([v.varValue or 0.0 for v in self.x]) if state != "none" else \
             np.zeros(len(self.x))
-        bound = float(self.c @ x) if state == "optimal" else getattr(engine, "dual_bound", None)
+        bound = float(self.c @ x) if state == "optimal" else _dual_bound(self.problem)
         return ProgramSolution(x, state, bound)
 
 

@@ -8,9 +8,9 @@ variables for accepted pairs and candidates; clusters are the connected componen
 the chosen pairs (see :mod:`posekit.parsers._ilp`). Consistency around the cycles that
 redundant limbs close is enforced lazily: solve, find a chosen path joining two
 candidates of one part, cut it, solve again. Independent components of the candidate
-graph are solved separately, each warm-started from OpenPose's greedy result, which is
-also the fallback: the answer is exact (status ``"optimal"``) unless the time limit
-stops the loop (status ``"time_limit"``, best consistent solution found).
+graph are solved separately. OpenPose's greedy result is the starting point (CBC's MIP
+start) and the fallback: the answer is exact (status ``"optimal"``) unless the time limit
+stops the loop (status ``"time_limit"``, best consistent solution found, at worst greedy's).
 
 ``info``: ``components``, ``ilp_components`` (those that needed the solver),
 ``iterations`` (solver calls), ``cuts`` (lazy constraints added), ``bound`` (an upper

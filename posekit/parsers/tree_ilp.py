@@ -4,7 +4,7 @@ Tree limbs only, solved jointly as one ILP (see :mod:`posekit.parsers._ilp`): bi
 ``z`` per accepted tree pair and ``y`` per candidate, at most one partner per candidate and
 limb (``sum z <= y``), a candidate's node term ``node_weight * (peak - node_bias)`` paid once
 and only when it is joined. It maximises ``objective(..., tree_only=True)`` exactly, so
-it is never below ``hungarian`` on that objective; it starts from hungarian's matching.
+it is never below ``hungarian`` on that objective; hungarian's matching is its fallback.
 Over a tree of limbs every component of chosen pairs is a valid person, so no lazy cuts
 are ever needed. People are the connected components.
 """

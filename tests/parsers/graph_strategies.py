@@ -44,12 +44,13 @@ def random_graph(skeleton: Skeleton, rng: np.random.Generator, max_per_part: int
 
 def crowd_graph(skeleton: Skeleton, rng: np.random.Generator, num_people: int, *,
                 image_size: tuple[int, int] = (656, 368), false_positives: float = 0.1,
-                missed: float = 0.1, spurious: float = 0.5) -> CandidateGraph:
+                missed: float = 0.1, missed_limbs: float = 0.05,
+                spurious: float = 0.5) -> CandidateGraph:
     """A noisy candidate graph of a synthetic crowd, as a decoder would see it.
 
     True parts (missing with probability ``missed``) with high peak scores, plus
     ``false_positives`` spurious peaks per person and part with low scores; true limbs
-    accepted with high PAF scores (a few missed), and pairs between candidates of
+    accepted with high PAF scores (``missed_limbs`` of them missed), and pairs between candidates of
     different people (or false positives) accepted with low scores with probability
     ``spurious`` when they are closer than 1.5 limb lengths.
     """
@@ -80,7 +81,7 @@ def crowd_graph(skeleton: Skeleton, rng: np.random.Generator, num_people: int, *
         dist = np.linalg.norm(xy_a[ma][:, None] - xy_a[mb][None, :], axis=-1)
         true_len = np.median(dist[same]) if same.any() else 30.0
         near = ~same & (dist < 1.5 * true_len) & (rng.random(same.shape) < spurious)
-        keep = (same & (rng.random(same.shape) < 0.95)) | near
+        keep = (same & (rng.random(same.shape) >= missed_limbs)) | near
         ii, jj = np.nonzero(keep)
         pairs.append(np.column_stack([ii, jj]))
         scores.append(np.where(same[ii, jj], rng.uniform(0.5, 1.0, len(ii)),

@@ -68,24 +68,27 @@ def test_hungarian_never_uses_an_unaccepted_pair():
         assert assignment(name, g, two).tolist() == [[0, 0]], name
 
 
-def test_tree_ilp_pays_a_node_term_once_where_hungarian_ignores_it():
-    # b0 is a weak peak: joining it to a0 and c0 pays 2 x 0.3 PAF but its node term is -0.5
+def test_tree_ilp_weighs_node_terms_where_hungarian_ignores_them():
+    # b0 is a weak peak: joining it to a0 and c0 gains 2 x 0.2 PAF but its node term
+    # is 0.1 - 0.6 = -0.5 (a0 and c0 sit exactly at the bias: 0)
     three = Skeleton(name="three", keypoints=("a", "b", "c"), limbs=(("a", "b"), ("b", "c")))
-    g = graph(three, [1, 1, 1], [[(0, 0, 0.3)], [(0, 0, 0.3)]])
-    weak = CandidateGraph((g.peaks[0], np.array([[10.0, 0.0, 0.1]]), g.peaks[2]), g.pairs,
-                          g.scores)
+    g = CandidateGraph((np.array([[0.0, 0.0, 0.6]]), np.array([[10.0, 0.0, 0.1]]),
+                        np.array([[20.0, 0.0, 0.6]])),
+                       (np.array([[0, 0]]), np.array([[0, 0]])), (np.array([0.2]), np.array([0.2])))
     weights = ObjectiveWeights(node_weight=1.0, node_bias=0.6)
-    assert assignment("hungarian", weak, three, weights=weights).tolist() == [[0, 0, 0]]
-    assert assignment("tree-ilp", weak, three, weights=weights).shape == (0, 3)
+    assert assignment("hungarian", g, three, weights=weights).tolist() == [[0, 0, 0]]
+    assert assignment("tree-ilp", g, three, weights=weights).shape == (0, 3)
+    assert objective(np.array([[0, 0, 0]]), g, three, weights) == pytest.approx(-0.1)
 
 
 def test_full_ilp_never_puts_two_candidates_of_a_part_together_around_a_cycle():
-    # chain a-b-c with the redundant a-c closing a triangle; a0 and a1 both want c0
-    g = graph(CHAIN, [2, 1, 1, 0], [[(0, 0, 0.9)], [], [(0, 0, 0.9)], [(1, 0, 0.9)]])
+    # a0-b0-c0 (tree) and a1-c0 (redundant a-c): taking all three pairs would put a0 and
+    # a1 in one person (4.7 without the cut); the best valid choice is {a0, b0, c0} (3.9)
+    g = graph(CHAIN, [2, 1, 1, 0], [[(0, 0, 0.9)], [], [(0, 0, 0.9)], [(1, 0, 0.1)]])
     result = get_parser("full-ilp", rules=KEEP_ALL).solve(g, CHAIN)
-    validate_assignment(result.assignment, g)
-    assert result.status == "optimal"
+    assert result.status == "optimal" and result.info["cuts"] >= 1
     assert result.assignment.tolist() == [[0, 0, 0, -1]]
+    assert result.objective == pytest.approx(0.9 + 0.9 + 3 * 0.7)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +130,7 @@ def test_bad_ilp_options_are_refused(options, message):
 def test_every_installed_parser_turns_candidates_into_people(name):
     parser = get_parser(name, rules=PostRules(), weights=ObjectiveWeights())
     g = crowd_graph(COCO18, np.random.default_rng(1), 3, false_positives=0.0, missed=0.0,
-                    spurious=0.0)
+                    missed_limbs=0.0, spurious=0.0)
     people = parser(g, COCO18)
     assert isinstance(people, list) and len(people) == 3
     for person in people:

@@ -65,8 +65,11 @@ BAD = [
     ("limb of numbers", _edit(VALID, '["head", "hip"]', "[1, 2]"), "field 'limbs'"),
     ("sigma a string", _edit(VALID, "sigmas = [0.03", 'sigmas = ["wide"'), "field 'sigmas'"),
     ("name a number", _edit(VALID, 'name = "stick4"', "name = 5"), "field 'name'"),
-    ("rest pose a string", _edit(VALID, "rest_pose = [", 'rest_pose = "up"\nunused = ['),
-     "unknown field 'unused'"),
+    ("rest pose a string", _edit(VALID, "rest_pose = [\n    [0.5, 0.1],\n    [0.5, 0.5],\n"
+                                        "    [0.6, 0.9],\n    [0.4, 0.9],\n]",
+                                 'rest_pose = "standing"'), "field 'rest_pose'"),
+    ("rest point a table", _edit(VALID, "[0.6, 0.9]", "{x = 0.6, y = 0.9}"),
+     "field 'rest_pose'"),
     ("paf channel a float", _edit(VALID, "[6, 7]", "[6.5, 7]"), "field 'paf_layout'"),
     ("invalid skeleton", _edit(VALID, '["hip", "rfoot"],\n', ""), "field 'limbs'"),
 ]

@@ -1,10 +1,10 @@
 """The ap10k plugin: valid, discoverable, AP-10K's keypoints, skeleton and sigmas."""
 
 import numpy as np
+from posekit_ap10k import AP10K
 
 import posekit
 from posekit.testing import check_entry_point, check_skeleton
-from posekit_ap10k import AP10K
 
 # AP-10K's skeleton as 1-based keypoint pairs.
 AP10K_SKELETON = [

@@ -1,8 +1,9 @@
 """The body25 plugin: valid, discoverable, and OpenPose's BODY_25 layout exactly."""
 
+from posekit_body25 import BODY25
+
 import posekit
 from posekit.testing import check_entry_point, check_skeleton
-from posekit_body25 import BODY25
 
 # OpenPose BODY_25: the 26 PAF limbs (keypoint indices) and their PAF channels, in
 # OpenPose's own order.

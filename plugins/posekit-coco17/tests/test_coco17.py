@@ -1,10 +1,10 @@
 """The coco17 plugin: valid, discoverable, COCO's order, sigmas and skeleton edges."""
 
 import networkx as nx
+from posekit_coco17 import COCO17
 
 import posekit
 from posekit.testing import check_entry_point, check_skeleton
-from posekit_coco17 import COCO17
 
 # COCO's person category: skeleton as 1-based keypoint pairs, and the OKS sigmas.
 COCO_SKELETON = [

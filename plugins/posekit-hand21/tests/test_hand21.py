@@ -1,8 +1,9 @@
 """The hand21 plugin: valid, discoverable, OpenPose's hand order and finger chains."""
 
+from posekit_hand21 import HAND21
+
 import posekit
 from posekit.testing import check_entry_point, check_skeleton
-from posekit_hand21 import HAND21
 
 # OpenPose's hand pairs (keypoint indices): wrist to each finger, then along it.
 OPENPOSE_HAND_PAIRS = [

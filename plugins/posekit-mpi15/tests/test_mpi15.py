@@ -1,8 +1,9 @@
 """The mpi15 plugin: valid, discoverable, and OpenPose's MPI layout for its tree limbs."""
 
+from posekit_mpi15 import MPI15
+
 import posekit
 from posekit.testing import check_entry_point, check_skeleton
-from posekit_mpi15 import MPI15
 
 # OpenPose MPI_15: limbs as keypoint indices, in OpenPose's order; PAF channels 2l, 2l + 1.
 OPENPOSE_PAIRS = [

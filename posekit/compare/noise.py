@@ -1,0 +1,180 @@
+"""The noise model: ground-truth people (P, K, 3) -> maps that look like a network's.
+
+``compare-parsers`` renders heatmaps (h, w, K+1) and PAFs (h, w, 2L) from the ground truth
+with :mod:`posekit.targets` (the training targets, stride 8, sigma 7) and then spoils them
+the way a trained network does. ``--noise X`` scales every component below (X = 0: the
+clean targets; X = 1: the default; probabilities are clipped to 1). With ``s`` a person's
+size (square root of its keypoint-box area, the scale OKS uses):
+
+==================  =========================================================  ===========
+component           at noise 1                                                 field
+==================  =========================================================  ===========
+peak jitter         each part's peak moved by a Gaussian of std 0.015 s        ``jitter``
+missed parts        a visible part has no peak with probability 0.05 (0.15     ``miss``
+                    for a part labelled occluded)
+weak peaks          peak heights uniform in [1 - 0.35, 1]                      ``weak``
+false positives     0.5 spurious blobs per person, each on a random part       ``false_peaks``
+                    channel with height uniform in [0.15, 0.6]: half of them
+                    on another part of some person (a confusion), half
+                    anywhere in the image
+PAF angle noise     each person's limb field turned by a Gaussian angle of     ``paf_angle``
+                    std 0.15 rad, and every PAF pixel by a further 0.1 rad     ``paf_pixel``
+PAF dropout         each person's limb field missing with probability 0.05     ``paf_dropout``
+==================  =========================================================  ===========
+
+PAFs point between the *jittered* peaks, as a network's PAFs point between its own
+detections. Overlapping people's fields are averaged where they overlap, as in the
+targets; the background channel is 1 - max over parts. Everything random comes from the
+generator passed in, so a seeded scene always gets the same maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.skeleton import Skeleton
+
+__all__ = ["NoiseModel", "render_maps", "STRIDE", "SIGMA"]
+
+STRIDE = 8
+SIGMA = 7.0
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """The documented noise model (module docstring) at ``level`` (0 = clean maps)."""
+
+    level: float = 1.0
+    jitter: float = 0.015
+    miss: float = 0.05
+    occluded_miss: float = 3.0  # factor on ``miss`` for parts labelled occluded (v = 1)
+    weak: float = 0.35
+    false_peaks: float = 0.5
+    false_height: tuple[float, float] = (0.15, 0.6)
+    paf_angle: float = 0.15
+    paf_pixel: float = 0.1
+    paf_dropout: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.level) or self.level < 0:
+            raise PosekitError(f"--noise must be a number >= 0 (0 = clean maps), got {self.level}")
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+def _prob(p: float) -> float:
+    return float(min(max(p, 0.0), 1.0))
+
+
+def _person_scale(kp: np.ndarray) -> np.ndarray:
+    """(P,) square root of each person's keypoint-box area (at least 16 px)."""
+    from posekit.synth.poses import person_boxes
+
+    box = person_boxes(kp)
+    return np.sqrt(np.maximum(box[:, 2] * box[:, 3], 256.0))
+
+
+def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int, int],
+                noise: NoiseModel, rng: np.random.Generator, *, stride: int = STRIDE,
+                sigma: float = SIGMA) -> tuple[np.ndarray, np.ndarray]:
+    """(heatmaps (h, w, K+1) float32, PAFs (h, w, 2L) float32) for people (P, K, 3)."""
+    from posekit.targets import confidence_maps, part_affinity_fields
+
+    K = skeleton.num_keypoints
+    kp = np.asarray(keypoints, dtype=np.float64).reshape(-1, K, 3)
+    W, H = (int(v) for v in image_size)
+    h, w = -(-H // stride), -(-W // stride)
+    level = float(noise.level)
+    if level == 0 or len(kp) == 0:
+        heat = np.asarray(confidence_maps(kp, skeleton, (W, H), stride=stride, sigma=sigma),
+                          dtype=np.float32)[..., :K]
+        paf = np.asarray(part_affinity_fields(kp, skeleton, (W, H), stride=stride),
+                         dtype=np.float32)
+        return _with_background(heat), paf
+
+    P = len(kp)
+    labelled = kp[..., 2] > 0
+    # peaks: jittered, some missed, heights varied
+    moved = kp.copy()
+    std = noise.jitter * level * _person_scale(kp)
+    moved[..., :2] += rng.normal(size=(P, K, 2)) * std[:, None, None]
+    moved[..., :2] = np.where(labelled[..., None], moved[..., :2], 0.0)
+    miss = np.where(kp[..., 2] == 1, noise.miss * noise.occluded_miss, noise.miss) * level
+    missed = rng.random((P, K)) < np.clip(miss, 0, 1)
+    height = rng.uniform(1.0 - _prob(noise.weak * level), 1.0, size=(P, K))
+
+    heat = np.zeros((h, w, K), dtype=np.float32)
+    peaks = moved.copy()
+    peaks[missed, 2] = 0
+    for p in range(P):
+        if not (peaks[p, :, 2] > 0).any():
+            continue
+        one = np.asarray(confidence_maps(peaks[p:p + 1], skeleton, (W, H), stride=stride,
+                                         sigma=sigma), dtype=np.float32)[..., :K]
+        np.maximum(heat, one * height[p].astype(np.float32), out=heat)
+    _false_peaks(heat, skeleton, kp, (W, H), noise, rng, stride, sigma)
+
+    # PAFs between the jittered peaks, turned, dropped, averaged over overlapping people
+    L = skeleton.num_limbs
+    chx, chy = skeleton.paf_channels[:, 0], skeleton.paf_channels[:, 1]
+    total = np.zeros((h, w, L, 2), dtype=np.float64)
+    count = np.zeros((h, w, L), dtype=np.int32)
+    turn = rng.normal(size=(P, L)) * noise.paf_angle * level
+    dropped = rng.random((P, L)) < _prob(noise.paf_dropout * level)
+    for p in range(P):
+        field = np.asarray(part_affinity_fields(moved[p:p + 1], skeleton, (W, H),
+                                                stride=stride), dtype=np.float64)
+        vec = np.stack([field[..., chx], field[..., chy]], axis=-1)  # (h, w, L, 2)
+        c, s = np.cos(turn[p]), np.sin(turn[p])
+        vec = np.stack([c * vec[..., 0] - s * vec[..., 1], s * vec[..., 0] + c * vec[..., 1]],
+                       axis=-1)
+        vec[:, :, dropped[p]] = 0.0
+        total += vec
+        count += (np.abs(vec).sum(axis=-1) > 0)
+    vec = total / np.maximum(count, 1)[..., None]
+    on = count > 0
+    if noise.paf_pixel > 0 and on.any():
+        angle = rng.normal(size=on.shape) * noise.paf_pixel * level
+        c, s = np.cos(angle), np.sin(angle)
+        vec = np.stack([c * vec[..., 0] - s * vec[..., 1], s * vec[..., 0] + c * vec[..., 1]],
+                       axis=-1)
+    paf = np.zeros((h, w, 2 * L), dtype=np.float32)
+    paf[..., chx] = vec[..., 0]
+    paf[..., chy] = vec[..., 1]
+    return _with_background(heat), paf
+
+
+def _false_peaks(heat: np.ndarray, skeleton: Skeleton, kp: np.ndarray,
+                 image_size: tuple[int, int], noise: NoiseModel, rng: np.random.Generator,
+                 stride: int, sigma: float) -> None:
+    """Add spurious blobs to ``heat`` (h, w, K) in place."""
+    from posekit.targets import confidence_maps
+
+    K = skeleton.num_keypoints
+    W, H = image_size
+    n = int(rng.poisson(noise.false_peaks * noise.level * len(kp)))
+    if n == 0:
+        return
+    spots = kp[kp[..., 2] > 0][:, :2]
+    lo, hi = noise.false_height
+    for _ in range(n):
+        k = int(rng.integers(K))
+        if len(spots) and rng.random() < 0.5:
+            xy = spots[int(rng.integers(len(spots)))] + rng.normal(size=2) * 2.0
+        else:
+            xy = rng.uniform((0, 0), (W - 1, H - 1))
+        fake = np.zeros((1, K, 3))
+        fake[0, k] = (np.clip(xy[0], 0, W - 1), np.clip(xy[1], 0, H - 1), 2.0)
+        one = np.asarray(confidence_maps(fake, skeleton, (W, H), stride=stride, sigma=sigma),
+                         dtype=np.float32)[..., k]
+        np.maximum(heat[..., k], one * np.float32(rng.uniform(lo, hi)), out=heat[..., k])
+
+
+def _with_background(parts: np.ndarray) -> np.ndarray:
+    """(h, w, K) parts -> (h, w, K+1) with background = 1 - max over parts."""
+    bg = np.clip(1.0 - parts.max(axis=-1, initial=0.0), 0.0, 1.0)
+    return np.concatenate([parts, bg[..., None]], axis=-1).astype(np.float32)
