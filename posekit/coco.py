@@ -190,7 +190,7 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
 
     kps, boxes, areas, crowd, ids = [], [], [], [], []
     anns_out = []
-    for img, entries in zip(images, per):
+    for img, entries in zip(images, per, strict=True):
         arr = np.zeros((len(entries), K, 3))
         box = np.zeros((len(entries), 4))
         area = np.zeros(len(entries))
@@ -232,7 +232,8 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
 
 def _pick_category(path: Path, categories: list, skeleton: Skeleton) -> dict:
     """The category whose keypoints fit the skeleton (else the first with keypoints)."""
-    with_kp = [c for c in categories if isinstance(c, dict) and isinstance(c.get("keypoints"), list)]
+    with_kp = [c for c in categories
+               if isinstance(c, dict) and isinstance(c.get("keypoints"), list)]
     if not with_kp:
         raise _fail(path, "not COCO keypoint format: no category lists 'keypoints'; a COCO "
                           "keypoint file names its keypoints in categories[0]['keypoints']")
@@ -287,7 +288,7 @@ def coco_dict(skeleton: Skeleton, images: Sequence[CocoImage | dict[str, Any]],
         raise PosekitError(f"{len(images)} images but {len(keypoints)} keypoint arrays")
     K = skeleton.num_keypoints
     out_images, anns = [], []
-    for n, (im, kp) in enumerate(zip(images, keypoints)):
+    for n, (im, kp) in enumerate(zip(images, keypoints, strict=True)):
         if isinstance(im, CocoImage):
             im = {"id": im.id, "file_name": im.file_name, "width": im.width, "height": im.height}
         image_id = int(im.get("id", n + 1))

@@ -78,7 +78,7 @@ def evaluate_oks(gt: Any, detections: Sequence[Sequence[Person]], skeleton: Skel
     cat = int(data["categories"][0]["id"]) if data.get("categories") else 1
     K = skeleton.num_keypoints
     results = []
-    for image_id, people in zip(all_ids, detections):
+    for image_id, people in zip(all_ids, detections, strict=True):
         if image_id not in wanted:
             continue
         for p in people:

@@ -23,9 +23,13 @@ _COMMAND_MODULES = (
     "skeletons",
     "parsers",
     "new_plugin",
+    "synth",
+    "parse",
+    "train",
     "weights",
     "infer",
     "eval",
+    "compare",
 )
 
 app = typer.Typer(

@@ -10,17 +10,22 @@ size (square root of its keypoint-box area, the scale OKS uses):
 component           at noise 1                                                 field
 ==================  =========================================================  ===========
 peak jitter         each part's peak moved by a Gaussian of std 0.015 s        ``jitter``
-missed parts        a visible part has no peak with probability 0.05 (0.15     ``miss``
-                    for a part labelled occluded)
+missed parts        no peak for a visible part with probability 0.005, for a   ``miss``
+                    part labelled occluded (v = 1) 0.2 (40 times as often)     ``occluded_miss``
 weak peaks          peak heights uniform in [1 - 0.35, 1]                      ``weak``
 false positives     0.5 spurious blobs per person, each on a random part       ``false_peaks``
                     channel with height uniform in [0.15, 0.6]: half of them
-                    on another part of some person (a confusion), half
-                    anywhere in the image
+                    on some person's part (a confusion), half anywhere
 PAF angle noise     each person's limb field turned by a Gaussian angle of     ``paf_angle``
                     std 0.15 rad, and every PAF pixel by a further 0.1 rad     ``paf_pixel``
-PAF dropout         each person's limb field missing with probability 0.05     ``paf_dropout``
+PAF dropout         a person's limb field missing with probability 0.005,      ``paf_dropout``
+                    0.1 for a limb with an occluded end (20 times as often)    ``occluded_dropout``
 ==================  =========================================================  ===========
+
+Misses and dropouts concentrate on occluded parts, where networks fail; a level above 1
+makes every failure more likely, so the AP-against-noise curve shows where parsers part.
+Each person is rendered on a window of the map grid around it (exactly the targets' values
+there), so a crowded scene costs about as much as its people's area.
 
 PAFs point between the *jittered* peaks, as a network's PAFs point between its own
 detections. Overlapping people's fields are averaged where they overlap, as in the
@@ -49,14 +54,15 @@ class NoiseModel:
 
     level: float = 1.0
     jitter: float = 0.015
-    miss: float = 0.05
-    occluded_miss: float = 3.0  # factor on ``miss`` for parts labelled occluded (v = 1)
+    miss: float = 0.005
+    occluded_miss: float = 40.0  # factor on ``miss`` for parts labelled occluded (v = 1)
     weak: float = 0.35
     false_peaks: float = 0.5
     false_height: tuple[float, float] = (0.15, 0.6)
     paf_angle: float = 0.15
     paf_pixel: float = 0.1
-    paf_dropout: float = 0.05
+    paf_dropout: float = 0.005
+    occluded_dropout: float = 20.0  # factor on ``paf_dropout`` for limbs with an occluded end
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.level) or self.level < 0:
@@ -91,10 +97,10 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     level = float(noise.level)
     if level == 0 or len(kp) == 0:
         heat = np.asarray(confidence_maps(kp, skeleton, (W, H), stride=stride, sigma=sigma),
-                          dtype=np.float32)[..., :K]
+                          dtype=np.float32)
         paf = np.asarray(part_affinity_fields(kp, skeleton, (W, H), stride=stride),
                          dtype=np.float32)
-        return _with_background(heat), paf
+        return heat if heat.shape[-1] == K + 1 else _with_background(heat[..., :K]), paf
 
     P = len(kp)
     labelled = kp[..., 2] > 0
@@ -111,11 +117,13 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     peaks = moved.copy()
     peaks[missed, 2] = 0
     for p in range(P):
-        if not (peaks[p, :, 2] > 0).any():
+        win = _window(peaks[p], (w, h), stride, sigma)
+        if win is None:
             continue
-        one = np.asarray(confidence_maps(peaks[p:p + 1], skeleton, (W, H), stride=stride,
-                                         sigma=sigma), dtype=np.float32)[..., :K]
-        np.maximum(heat, one * height[p].astype(np.float32), out=heat)
+        one = _crop_maps(confidence_maps, peaks[p], skeleton, win, stride, sigma=sigma)
+        i0, i1, j0, j1 = win
+        view = heat[i0:i1, j0:j1]
+        np.maximum(view, one[..., :K] * height[p].astype(np.float32), out=view)
     _false_peaks(heat, skeleton, kp, (W, H), noise, rng, stride, sigma)
 
     # PAFs between the jittered peaks, turned, dropped, averaged over overlapping people
@@ -124,17 +132,24 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     total = np.zeros((h, w, L, 2), dtype=np.float64)
     count = np.zeros((h, w, L), dtype=np.int32)
     turn = rng.normal(size=(P, L)) * noise.paf_angle * level
-    dropped = rng.random((P, L)) < _prob(noise.paf_dropout * level)
+    limb_occluded = (kp[:, skeleton.limb_index[:, 0], 2] == 1) | (
+        kp[:, skeleton.limb_index[:, 1], 2] == 1)
+    drop = np.where(limb_occluded, noise.paf_dropout * noise.occluded_dropout,
+                    noise.paf_dropout) * level
+    dropped = rng.random((P, L)) < np.clip(drop, 0, 1)
     for p in range(P):
-        field = np.asarray(part_affinity_fields(moved[p:p + 1], skeleton, (W, H),
-                                                stride=stride), dtype=np.float64)
-        vec = np.stack([field[..., chx], field[..., chy]], axis=-1)  # (h, w, L, 2)
+        win = _window(moved[p], (w, h), stride, sigma)
+        if win is None:
+            continue
+        field = _crop_maps(part_affinity_fields, moved[p], skeleton, win, stride)
+        vec = np.stack([field[..., chx], field[..., chy]], axis=-1).astype(np.float64)
         c, s = np.cos(turn[p]), np.sin(turn[p])
         vec = np.stack([c * vec[..., 0] - s * vec[..., 1], s * vec[..., 0] + c * vec[..., 1]],
                        axis=-1)
         vec[:, :, dropped[p]] = 0.0
-        total += vec
-        count += (np.abs(vec).sum(axis=-1) > 0)
+        i0, i1, j0, j1 = win
+        total[i0:i1, j0:j1] += vec
+        count[i0:i1, j0:j1] += (vec[..., 0] != 0) | (vec[..., 1] != 0)
     vec = total / np.maximum(count, 1)[..., None]
     on = count > 0
     if noise.paf_pixel > 0 and on.any():
@@ -167,11 +182,44 @@ def _false_peaks(heat: np.ndarray, skeleton: Skeleton, kp: np.ndarray,
             xy = spots[int(rng.integers(len(spots)))] + rng.normal(size=2) * 2.0
         else:
             xy = rng.uniform((0, 0), (W - 1, H - 1))
-        fake = np.zeros((1, K, 3))
-        fake[0, k] = (np.clip(xy[0], 0, W - 1), np.clip(xy[1], 0, H - 1), 2.0)
-        one = np.asarray(confidence_maps(fake, skeleton, (W, H), stride=stride, sigma=sigma),
-                         dtype=np.float32)[..., k]
-        np.maximum(heat[..., k], one * np.float32(rng.uniform(lo, hi)), out=heat[..., k])
+        fake = np.zeros((K, 3))
+        fake[k] = (np.clip(xy[0], 0, W - 1), np.clip(xy[1], 0, H - 1), 2.0)
+        win = _window(fake, (heat.shape[1], heat.shape[0]), stride, sigma)
+        one = _crop_maps(confidence_maps, fake, skeleton, win, stride, sigma=sigma)[..., k]
+        i0, i1, j0, j1 = win
+        view = heat[i0:i1, j0:j1, k]
+        np.maximum(view, one * np.float32(rng.uniform(lo, hi)), out=view)
+
+
+def _window(person: np.ndarray, map_size: tuple[int, int], stride: int,
+            sigma: float) -> tuple[int, int, int, int] | None:
+    """Map rows i0:i1 and columns j0:j1 around one person's labelled parts (K, 3), wide
+    enough for their Gaussians (4 sigma) and limb fields; None if nothing is labelled."""
+    on = person[:, 2] > 0
+    if not on.any():
+        return None
+    w, h = map_size
+    pad = 4 * sigma + 2 * stride
+    x0, y0 = person[on, :2].min(axis=0) - pad
+    x1, y1 = person[on, :2].max(axis=0) + pad
+    j0, i0 = max(int(x0 // stride), 0), max(int(y0 // stride), 0)
+    j1, i1 = min(int(x1 // stride) + 2, w), min(int(y1 // stride) + 2, h)
+    if j1 <= j0 or i1 <= i0:
+        return None
+    return i0, i1, j0, j1
+
+
+def _crop_maps(render, person: np.ndarray, skeleton: Skeleton,
+               win: tuple[int, int, int, int], stride: int, **options) -> np.ndarray:
+    """``render`` (confidence_maps or part_affinity_fields) of one person on a window of
+    the map grid: the image crop starts on a stride multiple, so its map pixels are the
+    full map's pixels (the targets treat points outside a crop exactly)."""
+    i0, i1, j0, j1 = win
+    one = np.array(person, dtype=np.float64)[None]
+    one[0, :, 0] -= j0 * stride
+    one[0, :, 1] -= i0 * stride
+    size = ((j1 - j0) * stride, (i1 - i0) * stride)
+    return np.asarray(render(one, skeleton, size, stride=stride, **options), dtype=np.float32)
 
 
 def _with_background(parts: np.ndarray) -> np.ndarray:

@@ -43,6 +43,8 @@ class CompareConfig:
     scenes: int | None = DEFAULT_SCENES
     noise: float = 1.0
     sweep: tuple[float, ...] = ()
+    overlap: float = 0.3  # synthetic scenes: largest box IoU between two people
+    truncation: float = 0.1  # synthetic scenes: fraction of people over the border
     time_limit: float = DEFAULT_TIME_LIMIT
     seed: int = 0
     source: str = "synthetic"
@@ -70,7 +72,7 @@ class ParserRecord:
     seconds: float
 
     def people(self) -> list[Person]:
-        return [Person(k, s) for k, s in zip(self.keypoints, self.scores)]
+        return [Person(k, s) for k, s in zip(self.keypoints, self.scores, strict=True)]
 
 
 @dataclass

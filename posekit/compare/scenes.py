@@ -4,8 +4,8 @@ Three sources, one :class:`Scene` type:
 
 1. ``synthetic``: people of any skeleton from :func:`posekit.synth.sample_poses`, seeded per
    (seed, number of people, scene number), so a scene never changes when other scenes are
-   added. Images grow with the number of people (one 640x480 image holds up to 4 people at
-   the same density) so that crowds stay parseable rather than piling up.
+   added. People are sized so that clean maps resolve every limb of the skeleton, and
+   images grow with the number of people so that crowds keep the same density.
 2. ``coco``: the labelled, non-crowd people of images from a COCO keypoint file.
 3. ``network``: the same images, but maps come from a trained network instead of being
    rendered from the ground truth.
@@ -29,11 +29,12 @@ from posekit.skeleton import Skeleton
 from posekit.synth.poses import sample_poses
 
 __all__ = ["Scene", "Source", "synthetic_scenes", "coco_scenes", "scenes_gt",
-           "synthetic_image_size", "parse_people"]
+           "synthetic_image_size", "person_size_range", "parse_people"]
 
 Source = Literal["synthetic", "coco", "network"]
-BASE_SIZE = (640, 480)  # image of a synthetic scene with up to DENSITY people
-DENSITY = 4
+BASE_SIZE = (640, 480)  # smallest synthetic image
+FILL = 0.3  # fraction of a synthetic image that people's boxes cover, on average
+MIN_LIMB = 8.0  # pixels: the shortest limb of the smallest synthetic person
 MAX_PEOPLE = 64
 
 
@@ -83,10 +84,28 @@ def parse_people(text: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def synthetic_image_size(num_people: int) -> tuple[int, int]:
-    """(W, H) of a synthetic scene: 640x480 grown so that it holds ``DENSITY`` people per
-    640x480 (sides rounded to multiples of 8)."""
-    g = math.sqrt(max(num_people, DENSITY) / DENSITY)
+def person_size_range(skeleton: Skeleton, min_limb: float = MIN_LIMB) -> tuple[float, float]:
+    """(smallest, largest) person size in pixels (longer side of the box) for synthetic
+    scenes: the smallest keeps the skeleton's shortest limb (tree or redundant, at its most
+    shrunk) ``min_limb`` pixels long, so that clean maps at stride 8 resolve every limb."""
+    rest = skeleton.rest_pose_array
+    extent = float(np.ptp(rest, axis=0).max()) or 1.0
+    a, b = skeleton.limb_index[:, 0], skeleton.limb_index[:, 1]
+    shortest = float(np.linalg.norm(rest[a] - rest[b], axis=1).min()) / extent
+    lo = max(min_limb / (0.9 * max(shortest, 1e-3)), 96.0)
+    return lo, 2 * lo
+
+
+def synthetic_image_size(skeleton: Skeleton, num_people: int,
+                         size_range: tuple[float, float]) -> tuple[int, int]:
+    """(W, H) of a synthetic scene: 4:3, at least 640x480, large enough that people of
+    average size cover about ``FILL`` of it (sides rounded to multiples of 8)."""
+    rest = skeleton.rest_pose_array
+    span = np.ptp(rest, axis=0)
+    aspect = float(span[0] * span[1] / max(span.max(), 1e-6) ** 2)  # box area / side^2
+    mean = (size_range[0] + size_range[1]) / 2
+    area = max(BASE_SIZE[0] * BASE_SIZE[1], num_people * aspect * mean**2 / FILL)
+    g = math.sqrt(area / (BASE_SIZE[0] * BASE_SIZE[1]))
     return (int(round(BASE_SIZE[0] * g / 8)) * 8, int(round(BASE_SIZE[1] * g / 8)) * 8)
 
 
@@ -94,17 +113,20 @@ def synthetic_scenes(skeleton: Skeleton, people: Sequence[int], scenes: int, see
                      **pose_options: Any) -> list[Scene]:
     """``scenes`` synthetic scenes for each count in ``people`` (any skeleton).
 
-    People's size is 25-70% of a 640x480 image's height whatever the image grows to; at
-    most 0.3 box IoU between two people, 10% truncated, 5% of parts occluded (see
+    People's size is drawn from :func:`person_size_range`; the image grows with the count
+    (:func:`synthetic_image_size`); by default at most 0.3 box IoU between two people, 10%
+    may run over the border (never their root keypoint), 5% of parts labelled occluded,
+    and people who are not truncated keep 16 pixels (two map pixels) from the border (see
     :func:`~posekit.synth.sample_poses`; ``pose_options`` override its keywords).
     """
     if scenes < 1:
         raise PosekitError(f"--scenes must be at least 1, got {scenes}")
+    lo, hi = person_size_range(skeleton)
     out = []
     for count in people:
-        size = synthetic_image_size(count)
-        shrink = BASE_SIZE[1] / min(size)
-        options = {"scale_range": (0.25 * shrink, 0.7 * shrink), **pose_options}
+        size = synthetic_image_size(skeleton, count, (lo, hi))
+        short = min(size)
+        options = {"scale_range": (lo / short, hi / short), "margin": 16.0, **pose_options}
         for j in range(scenes):
             rng = np.random.default_rng([int(seed), int(count), j])
             kp = sample_poses(skeleton, rng, size, count, **options)

@@ -1,5 +1,187 @@
-"""Decoding: from network maps to a :class:`CandidateGraph` (numpy only, no torch)."""
+"""Decoding: from network maps to a :class:`CandidateGraph`, and to people (numpy only).
+
+heatmaps (h, w, K+1) + PAFs (h, w, 2L) --find_peaks--> peaks[k] (n_k, 3) [x, y, score]
+--score_limbs--> pairs[l] (m_l, 2), scores[l] (m_l,) --> :class:`CandidateGraph` --parser-->
+people. Maps at network resolution are mapped onto the image (``image_size``) with the
+pixel-centre convention of :mod:`posekit.decode.resize`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from posekit.decode.graph import CandidateGraph
+from posekit.decode.limbs import Interpolation, LimbScoring, score_limbs
+from posekit.decode.peaks import Upsample, find_peaks
+from posekit.decode.resize import Kernel, resolve_geometry, upsample as upsample_maps
+from posekit.errors import PosekitError
+from posekit.people import Person
+from posekit.skeleton import Skeleton, load_skeleton
 
-__all__ = ["CandidateGraph"]
+__all__ = ["CandidateGraph", "DecodeConfig", "build_candidates", "parse_maps", "find_peaks"]
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Every threshold of decoding; defaults are OpenPose's (C++ parser).
+
+    Peaks (:func:`~posekit.decode.peaks.find_peaks`):
+        peak_threshold: NMS threshold on the heatmaps.
+        upsample: ``"patch"`` (fast, default), ``"full"`` (OpenPose's full upsample, the
+            reference; PAFs are then read at the nearest pixel of upsampled PAFs, as
+            OpenPose does) or ``"none"`` (peaks at map resolution).
+        kernel: ``"cubic"`` (OpenPose's) or ``"linear"``: how maps are upsampled, and
+            how PAFs are read between map pixels (same kernel, so reading the small maps
+            gives what reading upsampled maps would).
+        refine_radius: half-size of the peak centroid window (image pixels).
+        max_peaks: most candidates kept per part (the best); ``None``: all.
+
+    Limbs (:mod:`posekit.decode.limbs`):
+        paf_threshold: a PAF sample counts when (PAF . unit vector) exceeds it.
+        min_above: fraction of samples that must count (strictly more than it).
+        min_samples, max_samples, sample_density: samples per pair =
+            clamp(round(sqrt(sample_density * max(|dx|, |dy|))), min_samples, max_samples).
+        distance_prior: ``min(distance_prior * image_height / length - 1, 0)`` is added to
+            a pair's score; ``None`` drops it.
+        min_limb_score: a pair is accepted when its score exceeds it.
+    """
+
+    peak_threshold: float = 0.05
+    upsample: Upsample = "patch"
+    kernel: Kernel = "cubic"
+    refine_radius: int = 3
+    max_peaks: int | None = 127
+    paf_threshold: float = 0.05
+    min_above: float = 0.95
+    min_samples: int = 5
+    max_samples: int = 25
+    sample_density: float = 5.0
+    distance_prior: float | None = 0.5
+    min_limb_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.upsample not in ("patch", "full", "none"):
+            raise PosekitError(f"DecodeConfig.upsample must be 'patch', 'full' or 'none', "
+                               f"got {self.upsample!r}")
+        if self.kernel not in ("cubic", "linear"):
+            raise PosekitError(f"DecodeConfig.kernel must be 'cubic' or 'linear', "
+                               f"got {self.kernel!r}")
+        if int(self.refine_radius) != self.refine_radius or self.refine_radius < 0:
+            raise PosekitError(f"DecodeConfig.refine_radius must be an integer >= 0, "
+                               f"got {self.refine_radius!r}")
+        if self.max_peaks is not None and self.max_peaks < 1:
+            raise PosekitError(f"DecodeConfig.max_peaks must be >= 1 or None, "
+                               f"got {self.max_peaks!r}")
+        _ = self.scoring  # validates the limb fields
+
+    @property
+    def scoring(self) -> LimbScoring:
+        return LimbScoring(
+            sample_threshold=self.paf_threshold, min_above=self.min_above,
+            min_samples=self.min_samples, max_samples=self.max_samples,
+            density=self.sample_density, prior=self.distance_prior,
+            min_score=self.min_limb_score,
+        )
+
+
+_CONFIG_FIELDS = frozenset(f.name for f in fields(DecodeConfig))
+
+
+def build_candidates(heatmaps: np.ndarray, pafs: np.ndarray, skeleton: Skeleton | str | Path,
+                     image_size: tuple[int, int] | None = None,
+                     config: DecodeConfig = DecodeConfig(), *,
+                     stride: float | tuple[float, float] | None = None) -> CandidateGraph:
+    """Peaks and scored limb connections of one image's maps.
+
+    Args:
+        heatmaps: (h, w, K+1) float, last channel background (not searched).
+        pafs: (h, w, 2L) float in the skeleton's channel layout.
+        image_size: ``(W, H)`` of the image the maps cover; the stride is then
+            image size / map size per axis (or ``stride`` when given). ``None``: the maps
+            are at image resolution.
+
+    Raises:
+        PosekitError: maps of the wrong shape, channel count or dtype, or with NaN/inf.
+    """
+    from posekit.maps import validate_maps
+
+    sk = load_skeleton(skeleton)
+    heat, paf = validate_maps(heatmaps, pafs, sk)
+    size, scale = resolve_geometry(heat.shape[:2], image_size, stride)
+    K = sk.num_keypoints
+    interpolation: Interpolation = "cubic" if config.kernel == "cubic" else "bilinear"
+    if config.upsample == "full":
+        interpolation = "nearest"
+        if scale != (1.0, 1.0) or size != (heat.shape[1], heat.shape[0]):
+            both = upsample_maps(np.concatenate([heat[..., :K], paf], axis=2), size, scale,
+                                 config.kernel)
+            heat, paf, scale = both[..., :K], both[..., K:], (1.0, 1.0)
+    peaks = find_peaks(heat[..., :K], config.peak_threshold, image_size=size,
+                       stride=scale, upsample=config.upsample, kernel=config.kernel,
+                       refine_radius=config.refine_radius, max_peaks=config.max_peaks)
+    pairs, scores = score_limbs(paf, peaks, sk, image_height=size[1], scale=scale,
+                                rule=config.scoring, interpolation=interpolation)
+    return CandidateGraph(tuple(peaks), pairs, scores, size)
+
+
+def parse_maps(heatmaps: np.ndarray, pafs: np.ndarray,
+               skeleton: Skeleton | str | Path = "coco18", parser: Any = "greedy",
+               image_size: tuple[int, int] | None = None, **options: Any) -> list[Person]:
+    """People from one image's maps: :func:`build_candidates`, then the parser.
+
+    Args:
+        skeleton: name, ``.toml`` path or :class:`Skeleton`.
+        parser: parser name (see ``posekit parsers``) or parser object.
+        image_size: ``(W, H)`` the maps cover; ``None``: maps at image resolution.
+        options: :class:`DecodeConfig` fields (or ``config=DecodeConfig(...)``, and
+            ``stride``); the rest go to the parser's factory (e.g. ``time_limit``).
+    """
+    config = options.pop("config", None) or DecodeConfig()
+    if not isinstance(config, DecodeConfig):
+        raise PosekitError(f"config must be a DecodeConfig, got {type(config).__name__}")
+    stride = options.pop("stride", None)
+    decode = {k: options.pop(k) for k in list(options) if k in _CONFIG_FIELDS}
+    if decode:
+        config = replace(config, **decode)
+    sk = load_skeleton(skeleton)
+    check_parser_options(parser, options)
+    from posekit.parsers import get_parser
+
+    made = get_parser(parser, **options)
+    graph = build_candidates(heatmaps, pafs, sk, image_size, config, stride=stride)
+    return list(made(graph, sk))
+
+
+def check_parser_options(parser: Any, options: dict[str, Any]) -> None:
+    """Refuse options that neither decoding nor the parser's factory takes."""
+    if not options:
+        return
+    from posekit.registry import closest
+
+    decode = sorted(_CONFIG_FIELDS | {"config", "stride"})
+    accepted: list[str] = []
+    if isinstance(parser, str):
+        from posekit.parsers import PARSERS
+
+        try:
+            params = inspect.signature(PARSERS.get(parser)).parameters
+        except (TypeError, ValueError):
+            return
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        accepted = sorted(params)
+    unknown = sorted(set(options) - set(accepted))
+    if not unknown:
+        return
+    guess = closest(unknown[0], accepted + decode)
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    who = (f"parser {parser!r} (its options: {', '.join(accepted) or 'none'})"
+           if isinstance(parser, str) else "an already built parser (give options when "
+                                           "building it)")
+    raise PosekitError(f"unknown option(s) {', '.join(unknown)} for {who} or decoding "
+                       f"(options: {', '.join(decode)}){hint}")

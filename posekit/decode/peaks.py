@@ -9,11 +9,16 @@ image pixels, best score first. Maps at network resolution are mapped to the ima
   and above ``threshold``, and refine it to the score-weighted centroid of the
   ``(2 r + 1)^2`` window around it (``r = refine_radius``; positive values only). The
   score is the upsampled value at the maximum.
-- ``"patch"`` (default): the same peaks at a fraction of the cost. Local maxima are found
-  on the small maps; the upsampled map is computed only on a patch around each of them
-  (one map pixel each way, plus the refinement window), where the same local-maximum test
-  and centroid run. It finds every maximum of the full upsample that lies within one map
-  pixel of a maximum of the small map, with the same position and score.
+- ``"patch"`` (default): the same peaks at a fraction of the cost. Seeds are the local
+  maxima of the maps upsampled only twice (plus maxima along the border, where cubic
+  upsampling can peak on the image's edge); the full upsample is then computed only on a
+  patch around each seed (one map pixel each way, plus the refinement window), where the
+  same local-maximum test and centroid run. Every peak found is a peak of ``"full"``,
+  with the same position and score (to rounding). What it can miss: a weak second maximum on the
+  flank of a stronger one less than about a map pixel away (two people's parts almost
+  on top of each other) when no seed lies within a map pixel of it; on synthetic
+  crowds at stride 8 it found every reference peak up to 20 people and 99.4 % of them
+  with 64 people in a 656x368 image.
 - ``"none"``: local maxima of the small map, refined by a parabola through the logarithm
   of the 3x3 neighbourhood (exact for a sampled Gaussian); the score is the map value.
 
@@ -36,6 +41,11 @@ from posekit.errors import PosekitError
 __all__ = ["Upsample", "find_peaks", "local_maxima"]
 
 Upsample = Literal["patch", "full", "none"]
+
+# seeds of the "patch" path are found on maps upsampled this many times (at most)
+SEED_GRID = 2
+# ... and the maxima of the upsampled map are searched within this many map pixels of them
+PATCH_HALF = 1.0
 
 # cubic convolution (a = -0.75) can overshoot the largest sample by up to ~19 % per axis:
 # maxima of the small maps down to threshold / OVERSHOOT may still cross the threshold
@@ -176,60 +186,72 @@ def _coarse(heat: np.ndarray, threshold: float,
     return c, np.column_stack([x, y, values[c, i, j]])
 
 
-def _axis_patches(centre: np.ndarray, scale: float, n_map: int, n_image: int, kernel: Kernel,
-                  radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One axis of the patches around map pixels ``centre`` (N,).
+def _axis_patches(centre: np.ndarray, half: float, scale: float, n_image: int,
+                  kernel: Kernel, ext: int) -> tuple[np.ndarray, ...]:
+    """One axis of the patches around map coordinates ``centre`` (N,).
 
-    Returns image coordinates (N, P) of the patch pixels, whether each is in the core
-    (within one map pixel of the centre and inside the image), whether it is inside the
-    image, and the (N, P, Q) weights that resample the map window of Q pixels starting
-    at ``centre + first`` (see :func:`_window_start`) onto the patch.
+    The core of a patch is the image pixels within ``half`` map pixels of its centre;
+    ``ext`` more pixels each side hold the neighbours of the NMS test and the centroid
+    window. Returns the image coordinates (N, P) of the patch pixels, whether each is in
+    the core (and the image), whether it is inside the image, the first map pixel of the
+    window of map pixels each patch needs (N,), and the (N, P, Q) weights that resample
+    that window onto the patch.
     """
-    core_len = math.floor(2 * scale) + 1
-    length = core_len + 2 * radius
-    lo = to_image(centre - 1.0, scale)
-    start = np.ceil(lo - 1e-9).astype(np.intp) - radius
+    core_len = math.floor(2 * half * scale + 1e-9) + 1
+    length = core_len + 2 * ext
+    start = np.ceil(to_image(centre - half, scale) - 1e-9).astype(np.intp) - ext
     pix = start[:, None] + np.arange(length)
     inside = (pix >= 0) & (pix < n_image)
     u = to_map(pix, scale)
-    core = inside & (np.abs(u - centre[:, None]) <= 1.0 + 1e-9)
+    core = inside & (np.abs(u - centre[:, None]) <= half + 1e-9)
     idx, weight = kernel_taps(u, kernel)
-    first, size = _window(scale, radius, kernel)
-    rel = idx - (centre + first)[:, None, None]
+    first = idx[:, 0, 0]
+    size = int((idx[:, -1, -1] - first).max()) + 1
+    rel = idx - first[:, None, None]
     mats = np.zeros((len(centre), length, size))
     n = np.broadcast_to(np.arange(len(centre))[:, None, None], rel.shape)
     p = np.broadcast_to(np.arange(length)[None, :, None], rel.shape)
     mats[n, p, rel] = weight
-    return pix, core, inside, mats
+    return pix, core, inside, first, mats
 
 
-def _window(scale: float, radius: int, kernel: Kernel) -> tuple[int, int]:
-    """Offset of the first map pixel of the window, and its size (same for every centre)."""
-    reach = 1.0 + (radius + 1.0) / scale
-    taps_before, taps_after = (1, 2) if kernel == "cubic" else (0, 1)
-    first = math.floor(-reach) - taps_before
-    last = math.floor(reach) + taps_after
-    return first, last - first + 1
+def _seeds(values: np.ndarray) -> np.ndarray:
+    """Seed pixels of maps (C, y, x) near which the upsampled map may peak.
+
+    The 3x3 maxima (plateaus kept whole), and pixels of the border that are maxima along
+    it (cubic upsampling with repeated borders can peak on the image's edge there).
+    """
+    seeds = local_maxima(values, strict_ties=False)
+    pad = np.pad(values, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    along_x = (values >= pad[:, 1:-1, :-2]) & (values >= pad[:, 1:-1, 2:])
+    along_y = (values >= pad[:, :-2, 1:-1]) & (values >= pad[:, 2:, 1:-1])
+    seeds[:, [0, -1], :] |= along_x[:, [0, -1], :]
+    seeds[:, :, [0, -1]] |= along_y[:, :, [0, -1]]
+    return seeds
 
 
 def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
              scale: tuple[float, float], kernel: Kernel,
              radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Maxima of the small maps, then the upsampled map on a patch around each."""
-    values = np.moveaxis(heat, -1, 0)  # (C, h, w)
-    C, h, w = values.shape
+    """Seeds on a grid SEED_GRID times finer than the maps, then the upsampled map on a
+    patch around each (one grid pixel each way)."""
     W, H = size
-    seeds = local_maxima(values, strict_ties=False) & (values > threshold / OVERSHOOT)
-    c, i, j = np.nonzero(seeds)
+    h, w = heat.shape[:2]
+    fx, fy = (min(float(SEED_GRID), max(s, 1.0)) for s in scale)
+    if (fx, fy) == (1.0, 1.0):
+        grid = heat
+    else:
+        grid = upsample_maps(heat, (round(w * fx), round(h * fy)), (fx, fy), kernel)
+    grid = np.moveaxis(grid, -1, 0)  # (C, gh, gw)
+    c, gi, gj = np.nonzero(_seeds(grid) & (grid > threshold / OVERSHOOT))
     if len(c) == 0:
         return c, np.zeros((0, 3))
     ext = max(radius, 1)
-    ys, ycore, yin, wy = _axis_patches(i, scale[1], h, H, kernel, ext)
-    xs, xcore, xin, wx = _axis_patches(j, scale[0], w, W, kernel, ext)
-    fy, ny = _window(scale[1], ext, kernel)
-    fx, nx = _window(scale[0], ext, kernel)
-    rows = np.clip(i[:, None] + fy + np.arange(ny), 0, h - 1)
-    cols = np.clip(j[:, None] + fx + np.arange(nx), 0, w - 1)
+    ys, ycore, yin, y0, wy = _axis_patches(to_map(gi, fy), PATCH_HALF, scale[1], H, kernel, ext)
+    xs, xcore, xin, x0, wx = _axis_patches(to_map(gj, fx), PATCH_HALF, scale[0], W, kernel, ext)
+    values = np.moveaxis(heat, -1, 0)  # (C, h, w)
+    rows = np.clip(y0[:, None] + np.arange(wy.shape[2]), 0, h - 1)
+    cols = np.clip(x0[:, None] + np.arange(wx.shape[2]), 0, w - 1)
     window = values[c[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float64)
     patch = wy @ window @ wx.transpose(0, 2, 1)  # (N, Py, Px)
     inside = yin[:, :, None] & xin[:, None, :]

@@ -22,7 +22,7 @@ from posekit.errors import PosekitError
 
 __all__ = [
     "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps",
-    "resize_matrix", "upsample", "bilinear",
+    "resize_matrix", "upsample", "check_image_size",
 ]
 
 Kernel = Literal["cubic", "linear"]
@@ -124,20 +124,3 @@ def upsample(maps: np.ndarray, image_size: tuple[int, int], scale: tuple[float, 
     rows = (my @ maps.astype(np.float32, copy=False).reshape(h, w * c)).reshape(H, w, c)
     cols = mx @ rows.transpose(1, 0, 2).reshape(w, H * c)
     return np.ascontiguousarray(cols.reshape(W, H, c).transpose(1, 0, 2))
-
-
-def bilinear(maps: np.ndarray, channels: tuple[int, ...] | np.ndarray, u: np.ndarray,
-             v: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``maps[..., channels]`` (maps (h, w, C)) at map coordinates
-    ``(u, v)`` (N,): (N, len(channels)) float64, border pixels repeated."""
-    h, w = maps.shape[:2]
-    u = np.clip(np.asarray(u, dtype=np.float64), 0.0, w - 1.0)
-    v = np.clip(np.asarray(v, dtype=np.float64), 0.0, h - 1.0)
-    j0 = np.minimum(np.floor(u).astype(np.intp), max(w - 2, 0))
-    i0 = np.minimum(np.floor(v).astype(np.intp), max(h - 2, 0))
-    j1, i1 = np.minimum(j0 + 1, w - 1), np.minimum(i0 + 1, h - 1)
-    tu, tv = (u - j0)[:, None], (v - i0)[:, None]
-    ch = np.asarray(channels, dtype=np.intp)
-    top = maps[i0[:, None], j0[:, None], ch] * (1 - tu) + maps[i0[:, None], j1[:, None], ch] * tu
-    bot = maps[i1[:, None], j0[:, None], ch] * (1 - tu) + maps[i1[:, None], j1[:, None], ch] * tu
-    return top * (1 - tv) + bot * tv

@@ -144,8 +144,11 @@ class BinaryProgram:
             for var, value in zip(self.x, start.tolist(), strict=True):
                 var.setInitialValue(round(value))
         engine = _make_solver(solver, max(seconds, _MIN_SOLVE_SECONDS), start is not None)
-        self.problem.solve(engine)
-        found = self.problem.sol_status
+        try:
+            self.problem.solve(engine)
+            found = self.problem.sol_status
+        except pulp.PulpSolverError:  # e.g. CBC killed at the time limit before writing
+            found = pulp.LpSolutionNoSolutionFound
         if found == pulp.LpSolutionOptimal:
             state: Literal["optimal", "feasible", "none"] = "optimal"
         elif found == pulp.LpSolutionIntegerFeasible:

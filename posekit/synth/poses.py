@@ -43,7 +43,8 @@ class TreeWalk:
 @lru_cache(maxsize=64)
 def tree_walk(skeleton: Skeleton) -> TreeWalk:
     """The skeleton's tree rooted at its centre (ties: most limbs, then first keypoint)."""
-    graph = nx.Graph([tuple(map(int, limb)) for limb in skeleton.limb_index[: skeleton.num_tree_limbs]])
+    tree = skeleton.limb_index[: skeleton.num_tree_limbs]
+    graph = nx.Graph([(int(a), int(b)) for a, b in tree])
     graph.add_nodes_from(range(skeleton.num_keypoints))
     root = min(nx.center(graph), key=lambda n: (-graph.degree(n), n))
     parent = np.full(skeleton.num_keypoints, -1, dtype=np.intp)
@@ -103,7 +104,7 @@ def sample_poses(skeleton: Skeleton, rng: np.random.Generator, image_size: tuple
                  num_people: int, *, scale_range: tuple[float, float] = (0.35, 0.8),
                  overlap: float = 0.3, truncation: float = 0.1, occlusion: float = 0.05,
                  articulation: float = 0.45, rotation: float = 0.25,
-                 flip: float = 0.5) -> np.ndarray:
+                 flip: float = 0.5, margin: float = 0.0) -> np.ndarray:
     """(P, K, 3) ``[x, y, v]`` people of ``skeleton`` in an image of ``image_size`` (W, H).
 
     Args:
@@ -113,11 +114,14 @@ def sample_poses(skeleton: Skeleton, rng: np.random.Generator, image_size: tuple
         overlap: largest intersection-over-union allowed between two people's boxes
             (0 = never touch, 1 = anywhere); when a crowded image leaves no such place, the
             least overlapping of the positions tried is taken.
-        truncation: probability that a person is placed partly outside the image.
+        truncation: probability that a person may run over the image border (its root
+            keypoint, the tree's centre, stays inside, so what remains is one body).
         occlusion: probability that a labelled part is marked occluded (v = 1).
         articulation: largest limb rotation about its parent joint (radians).
         rotation: largest rotation of the whole body (radians).
         flip: probability of a horizontal mirror image (keypoints renamed by flip pairs).
+        margin: pixels kept free along the image border by people who are not truncated
+            (and by every root keypoint).
     """
     W, H = (int(v) for v in image_size)
     P = int(num_people)
@@ -155,7 +159,8 @@ def sample_poses(skeleton: Skeleton, rng: np.random.Generator, image_size: tuple
     pose = (pose - lo_xy[:, None, :]) * factor[:, None, None]  # box corner at the origin
     box_wh = (hi_xy - lo_xy) * factor[:, None]  # (P, 2)
 
-    corners = _place(rng, box_wh, (W, H), overlap, truncation)
+    root = pose[:, tree_walk(skeleton).root]  # (P, 2) relative to the box corner
+    corners = _place(rng, box_wh, root, (W, H), overlap, truncation, float(margin))
     xy = pose + corners[:, None, :]
 
     out = np.zeros((P, K, 3))
@@ -166,23 +171,25 @@ def sample_poses(skeleton: Skeleton, rng: np.random.Generator, image_size: tuple
     return out
 
 
-def _place(rng: np.random.Generator, box_wh: np.ndarray, image_size: tuple[int, int],
-           overlap: float, truncation: float) -> np.ndarray:
+def _place(rng: np.random.Generator, box_wh: np.ndarray, root: np.ndarray,
+           image_size: tuple[int, int], overlap: float, truncation: float,
+           margin: float) -> np.ndarray:
     """(P, 2) top-left corners; larger people are placed first."""
     W, H = image_size
     P = len(box_wh)
     corners = np.zeros((P, 2))
     placed: list[int] = []
     truncated = rng.random(P) < truncation
+    m = min(margin, (min(W, H) - 1) / 2)
     for p in np.argsort(-box_wh.prod(axis=1), kind="stable"):
         w, h = box_wh[p]
         if truncated[p]:
-            # up to half the person may leave the image on any side
-            x = rng.uniform(-w / 2, max(W - w / 2, -w / 2 + 1), size=_TRIES)
-            y = rng.uniform(-h / 2, max(H - h / 2, -h / 2 + 1), size=_TRIES)
+            # anywhere the root keypoint stays inside the image
+            x = rng.uniform(m, max(W - 1 - m, m), size=_TRIES) - root[p, 0]
+            y = rng.uniform(m, max(H - 1 - m, m), size=_TRIES) - root[p, 1]
         else:
-            x = rng.uniform(0, max(W - 1 - w, 0), size=_TRIES)
-            y = rng.uniform(0, max(H - 1 - h, 0), size=_TRIES)
+            x = rng.uniform(m, max(W - 1 - m - w, m), size=_TRIES)
+            y = rng.uniform(m, max(H - 1 - m - h, m), size=_TRIES)
         if placed:
             others = np.concatenate([corners[placed], box_wh[placed]], axis=1)  # (Q, 4)
             worst = _iou(np.stack([x, y, np.full(_TRIES, w), np.full(_TRIES, h)], 1),

@@ -88,7 +88,7 @@ def fit_matrix(image_size: tuple[int, int], out_size: tuple[int, int]) -> np.nda
     W, H = image_size
     w, h = out_size
     s = min(w / W, h / H)
-    # pixel-centre convention: the image's continuous extent [-0.5, W - 0.5] maps to [-0.5, sW - 0.5]
+    # pixel centres: the image's extent [-0.5, W - 0.5] maps to [-0.5, sW - 0.5]
     return np.array([[s, 0.0, 0.5 * s - 0.5], [0.0, s, 0.5 * s - 0.5]])
 
 
@@ -153,7 +153,7 @@ def warp_image(image: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int],
     out = img.transform(tuple(int(v) for v in out_size), Image.Transform.AFFINE,
                         data=_pil_inverse(matrix), resample=Image.Resampling.BILINEAR,
                         fillcolor=(fill, fill, fill))
-    return np.asarray(out)
+    return np.array(out)
 
 
 def warp_mask(mask: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:

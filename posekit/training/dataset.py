@@ -137,7 +137,10 @@ def ignore_mask(regions: Sequence[Region], width: int, height: int) -> np.ndarra
                     rle = mask_utils.frPyObjects(value, height, width)
                 else:
                     rle = value
-                mask |= mask_utils.decode(rle).astype(bool)[:height, :width]
+                with warnings.catch_warnings():  # pycocotools' numpy-2 deprecation notice
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    decoded = mask_utils.decode(rle)
+                mask |= decoded.astype(bool)[:height, :width]
                 continue
             except (TypeError, ValueError, KeyError, IndexError):
                 pass  # a malformed segmentation falls back to nothing but stays harmless
@@ -218,7 +221,7 @@ class PoseDataset(Dataset):
         from posekit.targets import render_targets
 
         t = render_targets(sample.keypoints, self.skeleton, (self.input_size, self.input_size),
-                           stride=self.stride, sigma=self.sigma, paf_width=self.paf_width,
+                           stride=self.stride, sigma=self.sigma, width=self.paf_width,
                            ignore=sample.ignore)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(sample.image)),

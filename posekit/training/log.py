@@ -83,7 +83,7 @@ def plot_losses(path: Path, step_losses: Sequence[float],
     ax[0].set_title("training loss")
     ap = [(e["epoch"], e["val_ap"]) for e in epochs if e.get("val_ap") is not None]
     if ap:
-        ax[1].plot(*zip(*ap), marker="o")
+        ax[1].plot([e for e, _ in ap], [v for _, v in ap], marker="o")
     ax[1].set_xlabel("epoch")
     ax[1].set_ylabel("OKS AP")
     ax[1].set_ylim(0, 1)
