@@ -72,13 +72,11 @@ def validate_maps(heatmaps: object, pafs: object,
     ):
         have = arr.shape[2]
         if have != want:
-            hint = ""
+            fix = "use maps made for this skeleton, or the skeleton the maps were made for"
             if arr.shape[0] == want:
-                hint = "; they look channels-first: use numpy.moveaxis(maps, 0, -1)"
-            raise PosekitError(
-                f"{name} have {have} channels but skeleton {skeleton.name!r} needs {want} "
-                f"({what}){hint or '; use maps made for this skeleton or pick its skeleton'}"
-            )
+                fix = "they look channels-first: use numpy.moveaxis(maps, 0, -1)"
+            raise PosekitError(f"{name} have {have} channels but skeleton {skeleton.name!r} "
+                               f"needs {want} ({what}); {fix}")
     return check_maps(heat, paf)
 
 

@@ -49,11 +49,11 @@ def register(app: typer.Typer) -> None:
                  "annotations.json). Default: synthetic people of the skeleton.")] = None,
         scenes: Annotated[int | None, typer.Option(
             "--scenes", "-n", min=1,
-            help="Synthetic: scenes per number of people (default 8). --data: images drawn "
+            help="Synthetic: scenes per number of people (default 10). --data: images drawn "
                  "at random (default: all).")] = None,
         people: Annotated[str | None, typer.Option(
             "--people", metavar="LIST",
-            help="People per scene, e.g. 1,2,4,8 or 1-6 (default 1,2,4,6,10,16). With --data: "
+            help="People per scene, e.g. 1,2,4,8 or 1-6 (default 1,2,4,6,10,20). With --data: "
                  "keep only images with these counts.")] = None,
         parsers: Annotated[str | None, typer.Option(
             "--parsers", metavar="LIST",

@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int | None, typer.Option(
             "--limit", min=1, help="Evaluate only the first N images.")] = None,
     ) -> None:
-        """Score a network on a COCO keypoint dataset: OKS AP (pycocotools) and per-keypoint
-        errors (people matched by OKS >= 0.5).
+        """Score a network on a COCO keypoint dataset: OKS AP, AP50, AP75, AR (pycocotools).
+
+        Per-keypoint errors are measured on people matched to the ground truth (OKS >= 0.5).
 
         Images that cannot be read are reported and left out; the exit code is then 1.
         """

@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
     @app.command("infer")
     def infer(
         inputs: Annotated[list[Path], typer.Argument(
-            metavar="INPUT...",
+            metavar="INPUT",
             help="Images, folders (searched recursively) and videos (with av, opencv-python "
                  "or imageio installed).")],
         skeleton: SkeletonOpt,
@@ -80,10 +80,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find people in images, folders and videos; write OpenPose JSON and overlays.
 
-        Writes <stem>_keypoints.json (OpenPose's people format, keypoints in original image
-        pixels) and <stem>_overlay.png for every image into --out (a folder's files keep
-        their sub-folders). Inputs whose outputs exist are skipped (--overwrite to redo);
-        an input that fails is reported and skipped, and the exit code is then 1.
+        Per image: <stem>_keypoints.json (keypoints in original pixels) and <stem>_overlay.png.
+
+        Folders are searched recursively; their files keep their sub-folders under --out.
+
+        Finished inputs are skipped (--overwrite redoes them).
+
+        A failing input is reported and skipped; the exit code is then 1.
         """
         import time
 

@@ -132,18 +132,18 @@ def render_table(report: dict[str, Any]) -> list[Any]:
     title = (f"compare-parsers: {report['skeleton']}, {report['scenes']} scenes "
              f"({cfg['source']}), {report['gt_people']} people, noise {cfg['noise']:g}")
     main = Table(title=title, title_justify="left")
-    for col in ("parser", "AP", "AP50", "obj. gap %", "optimal %", "median ms", "p95 ms",
+    for col in ("parser", "AP", "AP50", "gap %", "optimal %", "median ms", "p95 ms",
                 "timeouts"):
-        main.add_column(col, justify="left" if col == "parser" else "right")
+        main.add_column(col, justify="left" if col == "parser" else "right", no_wrap=True)
     for r in report["results"]:
         main.add_row(r["parser"], _fmt(r["ap"], True), _fmt(r["ap50"], True),
                      f"{100 * r['objective_gap']:.2f}", _fmt(r["optimal_fraction"], True),
                      f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}", str(r["timeouts"]))
     per = Table(title="By number of people: AP / median ms per scene", title_justify="left")
-    per.add_column("people", justify="right")
-    per.add_column("scenes", justify="right")
+    per.add_column("people", justify="right", no_wrap=True)
+    per.add_column("scenes", justify="right", no_wrap=True)
     for r in report["results"]:
-        per.add_column(r["parser"], justify="right")
+        per.add_column(r["parser"], justify="right", no_wrap=True)
     rows = report["results"][0]["by_people"] if report["results"] else []
     for i, row in enumerate(rows):
         per.add_row(str(row["people"]), str(row["scenes"]), *(
@@ -187,6 +187,9 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
         right.plot([n for n, _ in levels], [a for _, a in levels], marker="o",
                    label=r["parser"])
     left.set_yscale("log")
+    counts = sorted({x["people"] for r in report["results"] for x in r["by_people"]})
+    if counts:
+        left.set_xticks(counts)
     left.set_xlabel("people per scene")
     left.set_ylabel("median parse time per scene (ms)")
     left.grid(True, which="both", alpha=0.3)
@@ -195,7 +198,8 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8)
     fig.suptitle(f"{report['skeleton']}: {report['scenes']} scenes "
-                 f"({report['config']['source']})", fontsize=10)
+                 f"({report['config']['source']}), times at noise "
+                 f"{report['config']['noise']:g}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png",

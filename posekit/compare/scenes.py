@@ -157,7 +157,12 @@ def coco_scenes(coco: CocoKeypoints, *, scenes: int | None, people: Sequence[int
     out = []
     for i in keep:
         im = coco.images[i]
-        path = str(coco.image_dir() / im.file_name) if source == "network" else ""
+        path = ""
+        if source == "network":
+            path = str(coco.image_dir() / im.file_name)
+            beside = coco.path.parent / im.file_name
+            if not Path(path).is_file() and beside.is_file():
+                path = str(beside)
         out.append(Scene(len(out), im.id, (im.width, im.height), coco.people(i), source, path))
     return out
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from posekit.decode.graph import CandidateGraph
 from posekit.decode.limbs import Interpolation, LimbScoring, score_limbs
-from posekit.decode.peaks import Upsample, find_peaks
-from posekit.decode.resize import Kernel, resolve_geometry, upsample as upsample_maps
+from posekit.decode.peaks import Refine, Upsample, find_peaks
+from posekit.decode.resize import Kernel, resolve_geometry, upsample_maps
 from posekit.errors import PosekitError
 from posekit.people import Person
 from posekit.skeleton import Skeleton, load_skeleton
@@ -38,7 +38,8 @@ class DecodeConfig:
         kernel: ``"cubic"`` (OpenPose's) or ``"linear"``: how maps are upsampled, and
             how PAFs are read between map pixels (same kernel, so reading the small maps
             gives what reading upsampled maps would).
-        refine_radius: half-size of the peak centroid window (image pixels).
+        refine: sub-pixel refinement, ``"quadratic"``, ``"centroid"`` (OpenPose's) or
+            ``"none"``; refine_radius: half-size of the centroid window (image pixels).
         max_peaks: most candidates kept per part (the best); ``None``: all.
 
     Limbs (:mod:`posekit.decode.limbs`):
@@ -54,6 +55,7 @@ class DecodeConfig:
     peak_threshold: float = 0.05
     upsample: Upsample = "patch"
     kernel: Kernel = "cubic"
+    refine: Refine = "quadratic"
     refine_radius: int = 3
     max_peaks: int | None = 127
     paf_threshold: float = 0.05
@@ -71,6 +73,9 @@ class DecodeConfig:
         if self.kernel not in ("cubic", "linear"):
             raise PosekitError(f"DecodeConfig.kernel must be 'cubic' or 'linear', "
                                f"got {self.kernel!r}")
+        if self.refine not in ("quadratic", "centroid", "none"):
+            raise PosekitError(f"DecodeConfig.refine must be 'quadratic', 'centroid' or "
+                               f"'none', got {self.refine!r}")
         if int(self.refine_radius) != self.refine_radius or self.refine_radius < 0:
             raise PosekitError(f"DecodeConfig.refine_radius must be an integer >= 0, "
                                f"got {self.refine_radius!r}")
@@ -123,7 +128,8 @@ def build_candidates(heatmaps: np.ndarray, pafs: np.ndarray, skeleton: Skeleton 
             heat, paf, scale = both[..., :K], both[..., K:], (1.0, 1.0)
     peaks = find_peaks(heat[..., :K], config.peak_threshold, image_size=size,
                        stride=scale, upsample=config.upsample, kernel=config.kernel,
-                       refine_radius=config.refine_radius, max_peaks=config.max_peaks)
+                       refine=config.refine, refine_radius=config.refine_radius,
+                       max_peaks=config.max_peaks)
     pairs, scores = score_limbs(paf, peaks, sk, image_height=size[1], scale=scale,
                                 rule=config.scoring, interpolation=interpolation)
     return CandidateGraph(tuple(peaks), pairs, scores, size)

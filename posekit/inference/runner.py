@@ -88,6 +88,7 @@ class Failure:
 
 @dataclass
 class Plan:
+    out_dir: Path = Path("posekit-out")
     jobs: list[Job] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
@@ -110,7 +111,7 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path) -> Plan:
     """Expand files and folders into jobs with non-colliding output names."""
     out_dir = Path(out_dir)
     out_abs = out_dir.resolve()
-    plan = Plan()
+    plan = Plan(out_dir)
     found: list[tuple[Path, Path, str]] = []  # (source, relative output stem, label)
     for raw in inputs:
         path = Path(raw)
@@ -346,13 +347,12 @@ def run_jobs(estimator: PoseEstimator, plan: Plan, *, fmt: Format = "openpose",
 
 
 def _write_coco_collection(plan: Plan, ids: dict[Job, int]) -> None:
-    """All images' COCO results in one list, beside the common output folder."""
+    """All images' COCO results in one list, in the output folder."""
     import json
 
     images = [j for j in plan.jobs if j.kind == "image"]
     if not images:
         return
-    root = Path(os.path.commonpath([str(j.base.parent) for j in images]))
     results, names = [], {}
     for job in images:
         if not job.json_path.is_file():
@@ -366,8 +366,8 @@ def _write_coco_collection(plan: Plan, ids: dict[Job, int]) -> None:
         for entry in entries:
             results.append({**entry, "image_id": ids[job]})
         names[str(job.source)] = ids[job]
-    write_json_atomic(root / "coco_results.json", results)
-    write_json_atomic(root / "coco_image_ids.json", names, indent=1)
+    write_json_atomic(plan.out_dir / "coco_results.json", results)
+    write_json_atomic(plan.out_dir / "coco_image_ids.json", names, indent=1)
 
 
 def _first_line(exc: BaseException) -> str:

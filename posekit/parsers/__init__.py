@@ -12,7 +12,12 @@ from typing import Any
 
 from posekit.errors import PosekitError
 from posekit.parsers.base import (
-    BaseParser, ObjectiveWeights, Parser, ParseResult, PostRules, objective,
+    BaseParser,
+    ObjectiveWeights,
+    Parser,
+    ParseResult,
+    PostRules,
+    objective,
 )
 from posekit.registry import Registry
 

@@ -30,6 +30,7 @@ import functools
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -95,12 +96,20 @@ def _make_solver(name: str, seconds: float, warm_start: bool) -> pulp.LpSolver:
                                "or choose solver='cbc'")
         _silence_highs_banner()
         return pulp.HiGHS(msg=False, timeLimit=seconds, gapRel=0.0, gapAbs=1e-7)
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=seconds, warmStart=warm_start,
-                               gapRel=0.0, gapAbs=1e-7, threads=1)
-    if not solver.available():
-        raise PosekitError("solver 'cbc' is not available in this pulp installation; "
-                           "choose solver='highs'")
-    return solver
+    options = {"msg": False, "timeLimit": seconds, "warmStart": warm_start, "gapRel": 0.0,
+               "gapAbs": 1e-7, "threads": 1}
+    solver = pulp.COIN_CMD(**options)  # a cbc on PATH
+    if solver.available():
+        return solver
+    bundled = getattr(pulp, "PULP_CBC_CMD", None)  # the cbc shipped inside pulp < 4
+    if bundled is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = bundled(**options)
+        if solver.available():
+            return solver
+    raise PosekitError("solver 'cbc' is not available: install cbc (pip install 'pulp[cbc]'), "
+                       "or choose solver='highs'")
 
 
 def _dual_bound(problem: pulp.LpProblem) -> float | None:
@@ -169,14 +178,32 @@ class ClusterSolution:
 
 
 def _labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(num,) connected-component label of each node (scipy: for the whole graph)."""
     graph = sparse.coo_matrix((np.ones(len(u)), (u, v)), shape=(num, num)).tocsr()
     return csgraph.connected_components(graph, directed=False)[1]
+
+
+def _small_labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Same as :func:`_labels` by union-find: cheaper for one component's few edges."""
+    parent = list(range(num))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([find(i) for i in range(num)], dtype=np.intp)
 
 
 def clustering_value(num: int, u: np.ndarray, v: np.ndarray, score: np.ndarray,
                      terms: np.ndarray, chosen: np.ndarray) -> float:
     """Objective of the components of ``chosen`` edges (all induced edges count)."""
-    lab = _labels(num, u[chosen], v[chosen])
+    lab = (_small_labels if len(u) < 1000 else _labels)(num, u[chosen], v[chosen])
     inside = lab[u] == lab[v]
     joined = np.zeros(num, dtype=bool)
     joined[u[inside]] = joined[v[inside]] = True
@@ -187,7 +214,7 @@ def _violations(num: int, part: np.ndarray, u: np.ndarray, v: np.ndarray,
                 chosen: np.ndarray) -> list[list[int]]:
     """Paths (lists of edge indices) of chosen edges joining two candidates of one part."""
     sel = np.flatnonzero(chosen)
-    lab = _labels(num, u[sel], v[sel])
+    lab = _small_labels(num, u[sel], v[sel])
     touched = np.unique(np.concatenate([u[sel], v[sel]]))
     keys = lab[touched] * (part.max() + 1) + part[touched]
     uniq, counts = np.unique(keys, return_counts=True)
@@ -237,16 +264,16 @@ def solve_clustering(edges: Edges, part: np.ndarray, terms: np.ndarray, warm: np
                                return_inverse=True)
         local = _Component(nodes, inv[: len(group)], inv[len(group):], edges.score[group],
                            edges.limb[group], part[nodes], terms[nodes], warm[group])
-        info["warm_value"] += local.value(local.warm)
         if local.trivial():
             chosen[group] = True
-            info["bound"] += local.value(np.ones(len(group), dtype=bool))
+            info["bound"] += float(local.score.sum() + local.terms.sum())
             continue
         info["ilp_components"] += 1
         pick, bound, done = local.solve(deadline, solver, info)
         chosen[group] = pick
         info["bound"] += bound
         timed_out |= not done
+    info["warm_value"] = clustering_value(N, edges.u, edges.v, edges.score, terms, warm)
     return ClusterSolution(chosen, "time_limit" if timed_out else "optimal", info)
 
 
@@ -304,7 +331,8 @@ class _Component:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return best, bound, False
-            sol = program.solve(solver, remaining, self._start(best))
+            sol = program.solve(solver, remaining,
+                                self._start(best) if solver == "cbc" else None)
             info["iterations"] += 1
             if sol.bound is not None:
                 bound = min(bound, sol.bound)

@@ -108,37 +108,37 @@ def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
 
     A pair listed twice counts with its best score.
     """
-    P = len(assignment)
-    out = np.zeros((P, skeleton.num_limbs))
-    found = np.zeros((P, skeleton.num_limbs), dtype=bool)
-    if P == 0:
+    P, L = len(assignment), skeleton.num_limbs
+    out = np.zeros((P, L))
+    found = np.zeros((P, L), dtype=bool)
+    total = sum(len(p) for p in candidates.pairs)
+    if P == 0 or total == 0:
         return out, found
-    for l, (a, b) in enumerate(skeleton.limb_index):
-        pairs, scores = candidates.pairs[l], candidates.scores[l]
-        if not len(pairs):
-            continue
-        ia, ib = assignment[:, a], assignment[:, b]
-        nb = max(len(candidates.peaks[b]), 1)
-        keys = pairs[:, 0] * nb + pairs[:, 1]
-        order = np.lexsort((-scores, keys))
-        keys, scores = keys[order], scores[order]
-        want = np.where((ia >= 0) & (ib >= 0), ia * nb + ib, -1)
-        pos = np.searchsorted(keys, want)
-        pos = np.minimum(pos, len(keys) - 1)
-        hit = (want >= 0) & (keys[pos] == want)
-        out[hit, l] = scores[pos[hit]]
-        found[:, l] = hit
+    # one sorted key per accepted pair: (global id of its first candidate) * N + second's
+    N, off = candidates.num_candidates, candidates.offsets
+    first, second = skeleton.limb_index[:, 0], skeleton.limb_index[:, 1]
+    keys = np.concatenate([(off[a] + p[:, 0]) * N + off[b] + p[:, 1]
+                           for (a, b), p in zip(skeleton.limb_index, candidates.pairs,
+                                                strict=True)])
+    scores = np.concatenate(candidates.scores)
+    order = np.lexsort((-scores, keys))
+    keys, scores = keys[order], scores[order]
+    ia, ib = assignment[:, first], assignment[:, second]  # (P, L)
+    want = np.where((ia >= 0) & (ib >= 0), (off[first] + ia) * N + off[second] + ib, -1)
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    found = (want >= 0) & (keys[pos] == want)
+    out[found] = scores[pos[found]]
     return out, found
 
 
-def _peak_scores(assignment: np.ndarray, candidates: CandidateGraph) -> np.ndarray:
-    """(P, K) peak score of each assigned candidate (0 where missing)."""
-    out = np.zeros(assignment.shape)
-    for k, peaks in enumerate(candidates.peaks):
-        idx = assignment[:, k]
-        ok = idx >= 0
-        out[ok, k] = peaks[idx[ok], 2]
-    return out
+def _peaks_of(assignment: np.ndarray, candidates: CandidateGraph) -> np.ndarray:
+    """(P, K, 3) ``[x, y, score]`` of each assigned candidate (0, 0, 0 where missing)."""
+    K = assignment.shape[1]
+    if candidates.num_candidates == 0:
+        return np.zeros((*assignment.shape, 3))
+    table = np.concatenate([*candidates.peaks, np.zeros((1, 3))])  # last row: "missing"
+    gid = np.where(assignment >= 0, candidates.offsets[:K] + assignment, len(table) - 1)
+    return table[gid]
 
 
 def objective(assignment: np.ndarray, candidates: CandidateGraph, skeleton: Skeleton,
@@ -149,12 +149,11 @@ def objective(assignment: np.ndarray, candidates: CandidateGraph, skeleton: Skel
         return 0.0
     num_limbs = skeleton.num_tree_limbs if tree_only else skeleton.num_limbs
     hits, found = _limb_hits(a, candidates, skeleton)
-    hits = hits[:, :num_limbs]
+    hits, found = hits[:, :num_limbs], found[:, :num_limbs]
     joined = np.zeros(a.shape, dtype=bool)
-    for l, (pa, pb) in enumerate(skeleton.limb_index[:num_limbs]):
-        joined[:, pa] |= found[:, l]
-        joined[:, pb] |= found[:, l]
-    peaks = _peak_scores(a, candidates)
+    for side in (0, 1):
+        np.logical_or.at(joined.T, skeleton.limb_index[:num_limbs, side], found.T)
+    peaks = _peaks_of(a, candidates)[..., 2]
     nodes = np.where(joined, peaks - weights.node_bias, 0.0).sum()
     return float(hits.sum() + weights.node_weight * nodes)
 
@@ -172,18 +171,13 @@ def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
         return []
     counts = (a >= 0).sum(axis=1)
     tree = _limb_hits(a, candidates, skeleton)[0][:, : skeleton.num_tree_limbs].sum(axis=1)
-    peaks = _peak_scores(a, candidates)
-    score = (peaks.sum(axis=1) + tree) / np.maximum(counts, 1)
-    keep = (counts >= max(rules.min_parts, 1)) & (score >= rules.min_score)
-    people = []
-    for p in np.flatnonzero(keep):
-        kp = np.zeros((skeleton.num_keypoints, 3))
-        for k in np.flatnonzero(a[p] >= 0):
-            kp[k] = candidates.peaks[k][a[p, k]]
-        people.append(Person(kp, float(score[p])))
+    keypoints = _peaks_of(a, candidates)
+    score = (keypoints[..., 2].sum(axis=1) + tree) / np.maximum(counts, 1)
+    keep = np.flatnonzero((counts >= max(rules.min_parts, 1)) & (score >= rules.min_score))
     # deterministic order: score descending, then leftmost
-    people.sort(key=lambda q: (-q.score, float(q.keypoints[q.visible, 0].min())))
-    return people
+    left = np.where(keypoints[keep, :, 2] > 0, keypoints[keep, :, 0], np.inf).min(axis=1)
+    keep = keep[np.lexsort((left, -score[keep]))]
+    return [Person(keypoints[p], float(score[p])) for p in keep]
 
 
 @dataclass(frozen=True)
@@ -309,18 +303,26 @@ class BaseParser(ABC):
                skeleton: Skeleton) -> tuple[np.ndarray, SolveStatus, dict]:
         """Return (assignment (P, K) intp, status, info)."""
 
-    def solve(self, candidates: CandidateGraph, skeleton: Skeleton) -> ParseResult:
+    def _checked_assign(self, candidates: CandidateGraph,
+                        skeleton: Skeleton) -> tuple[np.ndarray, SolveStatus, dict]:
         candidates.check(skeleton)
-        start = time.perf_counter()
         assignment, status, info = self.assign(candidates, skeleton)
-        seconds = time.perf_counter() - start
         assignment = np.asarray(assignment, dtype=np.intp).reshape(-1, skeleton.num_keypoints)
+        return assignment, status, info
+
+    def solve(self, candidates: CandidateGraph, skeleton: Skeleton) -> ParseResult:
+        """People plus the raw assignment, its objective, the status and the parse time."""
+        start = time.perf_counter()
+        assignment, status, info = self._checked_assign(candidates, skeleton)
+        seconds = time.perf_counter() - start
         people = assignment_to_people(assignment, candidates, skeleton, self.rules)
         value = objective(assignment, candidates, skeleton, self.weights)
         return ParseResult(people, assignment, value, status, seconds, info)
 
     def __call__(self, candidates: CandidateGraph, skeleton: Skeleton) -> list[Person]:
-        return self.solve(candidates, skeleton).people
+        """People only (the objective is not computed)."""
+        assignment, _, _ = self._checked_assign(candidates, skeleton)
+        return assignment_to_people(assignment, candidates, skeleton, self.rules)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

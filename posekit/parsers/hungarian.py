@@ -46,15 +46,14 @@ def matched_edges(edges: Edges) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, edges.limb[1:] != edges.limb[:-1]])
     stops = np.r_[starts[1:], len(edges)]
     for start, stop in zip(starts, stops, strict=True):
-        score = edges.score[start:stop]
-        rows_id, rows = np.unique(edges.u[start:stop], return_inverse=True)
-        cols_id, cols = np.unique(edges.v[start:stop], return_inverse=True)
-        weight = np.zeros((len(rows_id), len(cols_id)))
+        u, v = edges.u[start:stop], edges.v[start:stop]
+        rows, cols = u - u.min(), v - v.min()  # global ids of one part are consecutive
+        weight = np.zeros((rows.max() + 1, cols.max() + 1))
         index = np.full(weight.shape, -1, dtype=np.intp)
-        weight[rows, cols] = np.maximum(score, 0.0)
+        weight[rows, cols] = np.maximum(edges.score[start:stop], 0.0)
         index[rows, cols] = np.arange(start, stop)
         r, c = linear_sum_assignment(weight, maximize=True)
         hit = index[r, c]
-        hit = hit[(hit >= 0)]
+        hit = hit[hit >= 0]
         chosen[hit[edges.score[hit] > 0]] = True
     return chosen

@@ -139,3 +139,28 @@ def test_errors_name_the_problem(tiny_weights, other_weights, tmp_path):
         if torch.cuda.is_available():
             pytest.skip("CUDA present")
         PoseEstimator("coco18", tiny_weights, device="cuda")
+
+
+def test_missing_bundled_weights_say_how_to_recover(monkeypatch, tmp_path):
+    from posekit.inference import estimator
+
+    monkeypatch.setattr(estimator, "_data_file", lambda name: tmp_path / name)
+    with pytest.raises(PosekitError, match="bundled demo weights.*missing.*--weights"):
+        PoseEstimator("coco18")
+
+
+@pytest.mark.skipif(not posekit.inference.bundled_weights("coco18").is_file(),
+                    reason="no bundled demo weights yet")
+def test_demo_weights_warn_on_a_users_image_but_not_on_the_example():
+    import warnings
+
+    from posekit.inference import DemoWeightsWarning, example_image
+
+    est = PoseEstimator("coco18")
+    assert est.uses_demo_weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DemoWeightsWarning)
+        people = est(example_image())
+    assert people
+    with pytest.warns(DemoWeightsWarning, match="synthetic.*posekit weights import.*train"):
+        est(np.zeros((64, 64, 3), np.uint8))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from posekit.errors import PosekitError
-from posekit.inference import runner, video
-from posekit.inference.runner import coco_image_id, plan_jobs
+from posekit.inference import PoseEstimator, runner, video
+from posekit.inference.runner import coco_image_id, plan_jobs, run_jobs
 
 
 def _img(path: Path) -> Path:
@@ -96,3 +98,63 @@ def test_coco_image_ids_follow_coco_file_names(tmp_path):
     jobs = plan_jobs([_img(tmp_path / "000000000139.jpg"), _img(tmp_path / "cat.jpg")],
                      tmp_path / "o").jobs
     assert [coco_image_id(j, i) for i, j in enumerate(jobs)] == [139, 2]
+
+
+def _frames(n):
+    rng = np.random.default_rng(0)
+    return [(rng.random((40, 64, 3)) * 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_video_frames_get_openpose_names_and_rerun_skips(tiny_weights, tmp_path, monkeypatch):
+    frames = _frames(5)
+    monkeypatch.setattr(runner, "read_frames", lambda path: iter(frames))
+    monkeypatch.setattr(runner, "video_fps", lambda path: 25.0)
+    monkeypatch.setattr(runner.VideoWriter, "open", classmethod(lambda cls, path, fps: None))
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00")
+    est = PoseEstimator("coco18", tiny_weights, batch_size=2)
+    plan = plan_jobs([clip], tmp_path / "out")
+    summary = run_jobs(est, plan)
+    assert (summary.done, summary.frames, summary.failures) == (1, 5, [])
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == [f"clip_{i:012d}_keypoints.json" for i in range(5)] + ["clip_video.json"]
+    info = json.loads((tmp_path / "out" / "clip_video.json").read_text())
+    assert info["frames"] == 5 and info["fps"] == 25.0 and len(info["people_per_frame"]) == 5
+    again = run_jobs(est, plan)
+    assert (again.done, again.skipped) == (0, 1)
+
+
+def test_a_video_that_breaks_midway_leaves_nothing_behind(tiny_weights, tmp_path, monkeypatch):
+    frames = _frames(3)
+
+    def broken(path):
+        yield from frames
+        raise PosekitError(f"{path}: not a readable video (after frame 3: bad packet)")
+
+    monkeypatch.setattr(runner, "read_frames", broken)
+    monkeypatch.setattr(runner, "video_fps", lambda path: 25.0)
+    monkeypatch.setattr(runner.VideoWriter, "open", classmethod(lambda cls, path, fps: None))
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00")
+    good = _img(tmp_path / "good.png")
+    est = PoseEstimator("coco18", tiny_weights)
+    reported = []
+    summary = run_jobs(est, plan_jobs([clip, good], tmp_path / "out"), report=reported.append)
+    assert summary.done == 1 and [f.input for f in reported] == [str(clip)]
+    assert "after frame 3" in reported[0].line()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "good_keypoints.json", "good_overlay.png"]
+
+
+@pytest.mark.skipif(video.video_backend() is None, reason="no video library installed")
+def test_real_video_round_trip(tiny_weights, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    writer = video.VideoWriter.open(clip, 10.0)
+    for frame in _frames(4):
+        writer.write(frame)
+    writer.close()
+    est = PoseEstimator("coco18", tiny_weights)
+    summary = run_jobs(est, plan_jobs([clip], tmp_path / "out"))
+    assert summary.failures == [] and summary.frames == 4
+    assert (tmp_path / "out" / "clip_overlay.mp4").stat().st_size > 0
+    assert len(list(video.read_frames(tmp_path / "out" / "clip_overlay.mp4"))) == 4

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from graph_strategies import COCO18, crowd_graph
@@ -148,3 +151,24 @@ def test_objective_ignores_candidates_no_accepted_pair_joins():
     assert joined == pytest.approx(0.5 + 2 * (0.9 - 0.2))
     assert objective(np.array([[0, 0, 0]]), g, two) == pytest.approx(joined)  # c0 is stray
     assert objective(np.array([[0, -1, 0]]), g, two) == 0.0
+
+
+def test_ilp_parsers_print_nothing_on_stdout():
+    # HiGHS prints a banner when a process creates its first solver; JSON on stdout
+    # (posekit parse) must stay clean
+    code = (
+        "import numpy as np\n"
+        "from posekit.decode.graph import CandidateGraph\n"
+        "from posekit.parsers import get_parser\n"
+        "from posekit.skeleton import Skeleton\n"
+        "sk = Skeleton(name='chain3', keypoints=('a', 'b', 'c'), limbs=(('a', 'b'), ('b', 'c')),"
+        " redundant_limbs=(('a', 'c'),))\n"
+        "pk = np.array([[0, 0, 0.9], [9, 9, 0.9]])\n"
+        "g = CandidateGraph((pk, pk[:1], pk[:1]), (np.array([[0, 0]]), np.array([[0, 0]]),"
+        " np.array([[1, 0]])), (np.array([0.9]), np.array([0.9]), np.array([0.1])))\n"
+        "r = get_parser('full-ilp').solve(g, sk)\n"
+        "assert r.info['iterations'] >= 1, r.info\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout == ""

@@ -1,0 +1,138 @@
+"""Peaks (posekit.decode.peaks): NMS, refinement, image coordinates, fast vs reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from posekit.decode.peaks import find_peaks, local_maxima
+from posekit.errors import PosekitError
+from posekit.skeleton import Skeleton
+from posekit.targets import confidence_maps
+
+IMAGE = (656, 368)
+
+
+def nearest(peaks: np.ndarray, xy) -> float:
+    return float(np.hypot(peaks[:, 0] - xy[0], peaks[:, 1] - xy[1]).min()) if len(peaks) \
+        else np.inf
+
+
+def test_single_peak_at_image_resolution():
+    heat = np.zeros((9, 12, 1), dtype=np.float32)
+    heat[4, 7, 0] = 0.8
+    heat[4, 6, 0] = heat[4, 8, 0] = 0.4  # symmetric: centroid stays on the pixel
+    (peaks,) = find_peaks(heat)
+    assert peaks.shape == (1, 3) and peaks.dtype == np.float64
+    np.testing.assert_allclose(peaks[0], [7.0, 4.0, 0.8], rtol=1e-6)
+
+
+def test_quadratic_centroid_and_no_refinement():
+    heat = np.zeros((9, 12, 1), dtype=np.float32)
+    heat[4, 7, 0], heat[4, 8, 0] = 0.8, 0.4
+    (peaks,) = find_peaks(heat)  # parabola through 0, 0.8, 0.4
+    np.testing.assert_allclose(peaks[0], [7 + 0.5 * 0.4 / 1.2, 4.0, 0.8], rtol=1e-6)
+    (centroid,) = find_peaks(heat, refine="centroid")
+    assert centroid[0, 0] == pytest.approx((7 * 0.8 + 8 * 0.4) / 1.2)
+    (raw,) = find_peaks(heat, refine="none")
+    np.testing.assert_allclose(raw[0, :2], [7.0, 4.0])
+    heat[4, 10, 0], heat[4, 11, 0] = 0.5, 0.9  # on the border: no neighbour on one side
+    (edge,) = find_peaks(heat)
+    np.testing.assert_allclose(edge[0, :2], [11.0, 4.0])
+
+
+def test_threshold_and_plateau():
+    heat = np.zeros((6, 6, 2), dtype=np.float32)
+    heat[2, 2, 0] = 0.04
+    heat[1:3, 3:5, 1] = 0.5  # a 2x2 plateau gives one peak, at its centroid
+    low, flat = find_peaks(heat, threshold=0.05)
+    assert len(low) == 0
+    assert len(flat) == 1
+    np.testing.assert_allclose(flat[0], [3.5, 1.5, 0.5])
+    assert len(find_peaks(heat, threshold=0.01)[0]) == 1
+    assert local_maxima(np.full((1, 4, 5), 0.3)).sum() == 1  # constant map: one maximum
+
+
+def test_best_first_and_max_peaks():
+    heat = np.zeros((10, 10, 1), dtype=np.float32)
+    heat[2, 2, 0], heat[7, 7, 0], heat[2, 7, 0] = 0.3, 0.9, 0.6
+    (peaks,) = find_peaks(heat, refine="none")
+    assert peaks[:, 2].tolist() == pytest.approx([0.9, 0.6, 0.3])
+    (best,) = find_peaks(heat, refine="none", max_peaks=2)
+    np.testing.assert_allclose(best[:, :2], [[7, 7], [7, 2]])
+
+
+@pytest.mark.parametrize("upsample", ["patch", "full", "none"])
+def test_rendered_keypoints_recovered_within_one_pixel(coco18, place_people, upsample):
+    kp = place_people(coco18, [(150.3, 185.1), (450.7, 180.4)], 280.0)
+    heat = confidence_maps(kp, coco18, IMAGE, stride=8)
+    assert heat.shape == (46, 82, 19)
+    peaks = find_peaks(heat[..., :18], image_size=IMAGE, upsample=upsample)
+    for k in range(18):
+        assert len(peaks[k]) == 2
+        for person in kp:
+            assert nearest(peaks[k], person[k, :2]) <= 1.0, (k, person[k])
+        assert peaks[k][:, 2].min() > (0.7 if upsample == "none" else 0.9)
+
+
+def random_keypoints(rng, n, size, margin=16.0):
+    """n people of 18 random keypoints, person p in the p-th vertical strip of the image."""
+    K, strip = 18, size[0] / n
+    lo = np.stack([np.arange(n) * strip + margin, np.full(n, margin)], axis=1)[:, None]
+    hi = np.stack([(np.arange(n) + 1) * strip - margin, np.full(n, size[1] - margin)],
+                  axis=1)[:, None]
+    xy = lo + rng.random((n, K, 2)) * (hi - lo)
+    return np.concatenate([xy, np.full((n, K, 1), 2.0)], axis=2)
+
+
+@pytest.mark.parametrize("size", [IMAGE, (650, 370), (500, 303)])
+def test_fast_path_agrees_with_full_upsample(coco18, size):
+    """Same peaks within a pixel, maps at network resolution (stride image / map size)."""
+    rng = np.random.default_rng(7)
+    kp = random_keypoints(rng, 5, size)
+    heat = confidence_maps(kp, coco18, size, stride=8)[..., :18]
+    fast = find_peaks(heat, image_size=size)
+    ref = find_peaks(heat, image_size=size, upsample="full")
+    for k in range(18):
+        assert len(fast[k]) == len(ref[k]) > 0
+        for p in ref[k]:
+            assert nearest(fast[k], p[:2]) <= 1.0
+        np.testing.assert_allclose(np.sort(fast[k][:, 2]), np.sort(ref[k][:, 2]), atol=1e-3)
+
+
+def test_coarse_path_recovers_keypoints(coco18):
+    rng = np.random.default_rng(8)
+    kp = random_keypoints(rng, 3, IMAGE, margin=24.0)
+    heat = confidence_maps(kp, coco18, IMAGE, stride=8)[..., :18]
+    coarse = find_peaks(heat, image_size=IMAGE, upsample="none")
+    for k in range(18):
+        for person in kp:
+            assert nearest(coarse[k], person[k, :2]) <= 1.0
+
+
+def test_anisotropic_stride():
+    """Maps of 10 x 20 pixels covering a 160 x 40 image: 8 px per map pixel across, 4 down."""
+    one = Skeleton(name="one", keypoints=("a", "b"), limbs=(("a", "b"),))
+    truth = (83.2, 21.7)
+    kp = np.array([[[truth[0] + 0.5, truth[1] + 0.5, 2.0], [0.0, 0.0, 0.0]]])
+    fine = confidence_maps(kp, one, (160, 40), stride=1, sigma=6.0)
+    # rows 4 i + 2 and columns 8 j + 4 of the shifted render are the map pixel centres
+    # (4 i + 1.5, 8 j + 3.5) of the unshifted keypoint
+    small = fine[2::4, 4::8, :2]
+    assert small.shape == (10, 20, 2)
+    for mode in ("patch", "full", "none"):
+        peaks, _ = find_peaks(small, image_size=(160, 40), upsample=mode)
+        assert nearest(peaks, truth) <= 1.0, mode
+
+
+def test_bad_arguments():
+    with pytest.raises(PosekitError, match=r"\(h, w, C\)"):
+        find_peaks(np.zeros((4, 4)))
+    with pytest.raises(PosekitError, match="upsample"):
+        find_peaks(np.zeros((4, 4, 1)), upsample="bicubic")
+    with pytest.raises(PosekitError, match="image_size"):
+        find_peaks(np.zeros((4, 4, 1)), image_size=(0, 4))
+    with pytest.raises(PosekitError, match="refine_radius"):
+        find_peaks(np.zeros((4, 4, 1)), refine="centroid", refine_radius=-1)
+    with pytest.raises(PosekitError, match="refine mode"):
+        find_peaks(np.zeros((4, 4, 1)), refine="gaussian")
