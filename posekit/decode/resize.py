@@ -22,7 +22,7 @@ from posekit.errors import PosekitError
 
 __all__ = [
     "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps",
-    "resize_matrix", "upsample_maps", "check_image_size",
+    "axis_taps", "upsample_maps", "check_image_size",
 ]
 
 Kernel = Literal["cubic", "linear"]
@@ -101,26 +101,31 @@ def kernel_taps(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np
     raise PosekitError(f"unknown interpolation kernel {kernel!r}; use 'cubic' or 'linear'")
 
 
-def resize_matrix(n_out: int, n_in: int, scale: float, kernel: Kernel = "cubic") -> np.ndarray:
-    """(n_out, n_in) float32 matrix resampling one axis of ``n_in`` map pixels to
-    ``n_out`` image pixels at ``scale`` image pixels per map pixel."""
+def axis_taps(n_out: int, n_in: int, scale: float,
+              kernel: Kernel = "cubic") -> tuple[np.ndarray, np.ndarray]:
+    """Taps resampling one axis of ``n_in`` map pixels to ``n_out`` image pixels at
+    ``scale`` image pixels per map pixel: indices (n_out, T), clipped to the map (the
+    border repeats), and float32 weights (n_out, T)."""
     idx, weight = kernel_taps(to_map(np.arange(n_out), scale), kernel)
-    matrix = np.zeros((n_out, n_in), dtype=np.float64)
-    rows = np.broadcast_to(np.arange(n_out)[:, None], idx.shape)
-    np.add.at(matrix, (rows, np.clip(idx, 0, n_in - 1)), weight)
-    return matrix.astype(np.float32)
+    return np.clip(idx, 0, n_in - 1), weight.astype(np.float32)
 
 
 def upsample_maps(maps: np.ndarray, image_size: tuple[int, int], scale: tuple[float, float],
-             kernel: Kernel = "cubic") -> np.ndarray:
+                  kernel: Kernel = "cubic") -> np.ndarray:
     """Maps (h, w, C) resampled to the whole image: (H, W, C) float32.
 
-    Separable: two matrix products, one per axis (what ``cv2.resize`` computes).
+    Separable, as ``cv2.resize`` computes it: rows first, then columns, each output pixel
+    a weighted sum of its T taps (T = 4 for cubic, 2 for linear).
     """
-    h, w, c = maps.shape
+    h, w, _ = maps.shape
     W, H = image_size
-    my = resize_matrix(H, h, scale[1], kernel)
-    mx = resize_matrix(W, w, scale[0], kernel)
-    rows = (my @ maps.astype(np.float32, copy=False).reshape(h, w * c)).reshape(H, w, c)
-    cols = mx @ rows.transpose(1, 0, 2).reshape(w, H * c)
-    return np.ascontiguousarray(cols.reshape(W, H, c).transpose(1, 0, 2))
+    src = maps.astype(np.float32, copy=False)
+    iy, wy = axis_taps(H, h, scale[1], kernel)
+    rows = wy[:, 0, None, None] * src[iy[:, 0]]
+    for t in range(1, iy.shape[1]):
+        rows += wy[:, t, None, None] * src[iy[:, t]]  # (H, w, C)
+    ix, wx = axis_taps(W, w, scale[0], kernel)
+    out = wx[None, :, 0, None] * rows[:, ix[:, 0]]
+    for t in range(1, ix.shape[1]):
+        out += wx[None, :, t, None] * rows[:, ix[:, t]]  # (H, W, C)
+    return out
