@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         maps: Annotated[Path, typer.Option(
             "--maps", "-m", metavar="MAPS.npz",
             help="Maps file: heatmaps (h, w, K+1) and pafs (h, w, 2L) float32, optionally "
-                 "image_size [width, height].")],
+                 "image_size (width, height) of the image they cover.")],
         parser: ParserOpt = "greedy",
         out: Annotated[Path | None, typer.Option(
             "--out", "-o", metavar="FILE.json",

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             "--input-size", help="Square training crop in pixels, multiple of 8 "
             "[default: 256].", panel=_DATA)] = None,
         sigma: Annotated[float | None, _opt(
-            "--sigma", help="Confidence-map sigma in input pixels [default: 7 x input/368].",
+            "--sigma", help="Confidence-map sigma in input pixels [default: 7].",
             panel=_DATA)] = None,
         no_augment: Annotated[bool, typer.Option(
             "--no-augment", help="No scale/rotation/crop/flip augmentation.",

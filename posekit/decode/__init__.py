@@ -23,12 +23,16 @@ from posekit.errors import PosekitError
 from posekit.people import Person
 from posekit.skeleton import Skeleton, load_skeleton
 
-__all__ = ["CandidateGraph", "DecodeConfig", "build_candidates", "parse_maps", "find_peaks"]
+__all__ = [
+    "CandidateGraph", "DecodeConfig", "build_candidates", "parse_maps", "find_peaks",
+    "check_parser_options",
+]
 
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    """Every threshold of decoding; defaults are OpenPose's (C++ parser).
+    """Every setting of decoding. The thresholds and the sampling rule default to
+    OpenPose's (C++ parser); peak refinement defaults to the more accurate quadratic.
 
     Peaks (:func:`~posekit.decode.peaks.find_peaks`):
         peak_threshold: NMS threshold on the heatmaps.

@@ -36,14 +36,15 @@ class CandidateGraph:
         scores = tuple(np.asarray(s, dtype=np.float64).reshape(-1) for s in self.scores)
         if len(pairs) != len(scores):
             raise ValueError(f"{len(pairs)} limb pair arrays but {len(scores)} score arrays")
-        for l, (p, s) in enumerate(zip(pairs, scores)):
+        for l, (p, s) in enumerate(zip(pairs, scores, strict=True)):
             if len(p) != len(s):
                 raise ValueError(f"limb {l}: {len(p)} pairs but {len(s)} scores")
         object.__setattr__(self, "peaks", peaks)
         object.__setattr__(self, "pairs", pairs)
         object.__setattr__(self, "scores", scores)
         counts = [len(p) for p in peaks]
-        object.__setattr__(self, "offsets", np.concatenate([[0], np.cumsum(counts)]).astype(np.intp))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        object.__setattr__(self, "offsets", offsets)
 
     @property
     def num_candidates(self) -> int:
@@ -63,6 +64,6 @@ class CandidateGraph:
             )
         for l, (a, b) in enumerate(skeleton.limb_index):
             p = self.pairs[l]
-            if len(p) and (p[:, 0].max() >= len(self.peaks[a]) or p[:, 1].max() >= len(self.peaks[b])
-                           or p.min() < 0):
+            if len(p) and (p[:, 0].max() >= len(self.peaks[a])
+                           or p[:, 1].max() >= len(self.peaks[b]) or p.min() < 0):
                 raise ValueError(f"limb {l}: pair index out of range")

@@ -19,18 +19,22 @@ The PAF line integral of paper eq. 17-18, sampled as OpenPose does. For candidat
   (|d| < 1e-6) are never accepted.
 
 Everything is vectorised over all candidate pairs of a limb. Most wrong pairs are rejected
-before all their samples are read, exactly (the result is the same as reading them all):
-a pair may fail only ``n - floor(min_above * n) - 1`` samples, so it is rejected as soon
-as more of a few probe samples fail. Probes are read first as an upper bound of the PAF's
-length around them (a table per limb: one lookup each), then exactly.
+before all their samples are read, exactly (the result is the same as reading them all).
+Pairs whose score could not exceed ``min_score`` even if every sample read the longest
+vector the field can give are dropped first. Then, since a pair may fail only
+``n - floor(min_above * n) - 1`` samples, it is rejected as soon as more of a few probe
+samples fail: probes are read first as an upper bound of the PAF's length around them (a
+table per limb, one lookup each), then exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
+from scipy.ndimage import maximum_filter
 
 from posekit.decode.resize import kernel_taps, to_map
 from posekit.errors import PosekitError
@@ -43,6 +47,7 @@ Interpolation = Literal["bilinear", "cubic", "nearest"]
 # samples read first (as upper bounds, then exactly) to reject most pairs cheaply
 BOUND_PROBES = 12
 EXACT_PROBES = 6
+PROBE_MIN_PAIRS = 32
 
 # largest sum of |weights| of the cubic kernel (a = -0.75) along one axis, at t = 0.5
 _CUBIC_GAIN = 1.375
@@ -99,7 +104,7 @@ def score_limb(pafs: np.ndarray, channels: tuple[int, int], a: np.ndarray, b: np
     if len(a) == 0 or len(b) == 0:
         return empty
     field = _Field(pafs, channels, scale, interpolation)
-    if field.peak <= rule.sample_threshold:
+    if field.reach <= rule.sample_threshold:
         return empty
     ii, jj = np.divmod(np.arange(len(a) * len(b)), len(b))
     d = b[jj] - a[ii]
@@ -108,7 +113,7 @@ def score_limb(pafs: np.ndarray, channels: tuple[int, int], a: np.ndarray, b: np
         prior = (np.zeros(len(norm)) if rule.prior is None
                  else np.minimum(rule.prior * image_height / norm - 1.0, 0.0))
     # the mean of the samples cannot exceed the largest PAF the samples can read
-    keep = (norm > 1e-6) & (field.peak + prior > rule.min_score)
+    keep = (norm > 1e-6) & (field.reach + prior > rule.min_score)
     n = sample_counts(d[:, 0], d[:, 1], rule)
     # accepted needs more than min_above * n samples above the threshold: at most
     # ``allowed`` = n - floor(min_above * n) - 1 of them may fail
@@ -119,7 +124,7 @@ def score_limb(pafs: np.ndarray, channels: tuple[int, int], a: np.ndarray, b: np
     # pairs with too many such samples among a few probes are rejected before reading
     # the field; then a few exact probes reject most of the rest
     for count, read in ((BOUND_PROBES, field.bound), (EXACT_PROBES, field.along)):
-        if not len(pairs):
+        if len(pairs) < PROBE_MIN_PAIRS:  # too few to pay for the extra passes
             break
         index, valid = pairs.probes(count)
         fails = ((read(pairs, index) <= rule.sample_threshold) & valid).sum(axis=1)
@@ -190,21 +195,21 @@ class _Field:
                                "use 'bilinear', 'cubic' or 'nearest'")
         self.h, self.w = pafs.shape[:2]
         self.scale, self.interpolation = scale, interpolation
-        fx = pafs[..., channels[0]].astype(np.float64)
-        fy = pafs[..., channels[1]].astype(np.float64)
+        fx, fy = pafs[..., channels[0]], pafs[..., channels[1]]
         self.fx, self.fy = fx.ravel(), fy.ravel()
-        mag = np.hypot(fx, fy)
-        self.peak = float(mag.max(initial=0.0))
-        if interpolation == "nearest":
-            self.table = mag
-        else:  # |interpolated vector| <= gain * largest vector among the taps
-            gain = _CUBIC_GAIN ** 2 if interpolation == "cubic" else 1.0
-            pad = np.pad(mag, ((1, 2), (1, 2)), mode="edge")
-            table = np.zeros_like(mag)
-            for dy in range(4):
-                for dx in range(4):
-                    np.maximum(table, pad[dy:dy + self.h, dx:dx + self.w], out=table)
-            self.table = gain * table
+        self.magnitude = np.hypot(fx, fy, dtype=np.float64)
+        # |interpolated vector| <= gain * the longest vector among the taps
+        self.gain = _CUBIC_GAIN ** 2 if interpolation == "cubic" else 1.0
+        self.reach = self.gain * float(self.magnitude.max(initial=0.0))  # longest readable
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """(h, w) upper bound of the PAF's length wherever a sample in a cell can read."""
+        if self.interpolation == "nearest":
+            return self.magnitude
+        # the taps of a sample in cell floor(u) are floor(u) - 1 .. floor(u) + 2 (at most;
+        # borders repeated)
+        return self.gain * maximum_filter(self.magnitude, size=4, origin=-1, mode="nearest")
 
     def _cells(self, x: np.ndarray, y: np.ndarray, offset: float) -> tuple[np.ndarray, ...]:
         col = np.clip(np.floor(to_map(x, self.scale[0]) + offset), 0, self.w - 1)

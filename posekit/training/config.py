@@ -39,7 +39,9 @@ class TrainConfig:
         warmup: warm-up steps (linear from 0); ``None`` = 3 % of the run, at most 200.
         input_size: side of the square training crop (a multiple of 8).
         backbone, paf_stages, cm_stages, block, order, width: the architecture.
-        sigma: confidence-map Gaussian sigma in input pixels; ``None`` = 7 * input/368.
+        sigma: confidence-map Gaussian sigma in input pixels; ``None`` = OpenPose's 7
+            (for stride 8: a smaller sigma makes peaks too sharp to locate between map
+            pixels, whatever the input size).
         paf_width: PAF half-width in map pixels.
         augment: random augmentation ranges.
         workers: data-loading processes (0 = in the training process).
@@ -120,8 +122,8 @@ class TrainConfig:
 
     @property
     def target_sigma(self) -> float:
-        """Confidence-map sigma in input pixels (OpenPose's 7 at 368, scaled)."""
-        return self.sigma if self.sigma is not None else 7.0 * self.input_size / 368.0
+        """Confidence-map sigma in input pixels (OpenPose's 7 unless set)."""
+        return self.sigma if self.sigma is not None else 7.0
 
     @property
     def run_dir(self) -> Path:

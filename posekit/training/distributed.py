@@ -8,17 +8,19 @@ process and the helpers here are no-ops.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from posekit.errors import PosekitError
 
 __all__ = ["DistContext", "setup_distributed", "teardown_distributed", "all_reduce_mean",
-           "broadcast_object", "barrier"]
+           "broadcast_object", "barrier", "StagesModule", "blank_batch", "threads_per_process"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +105,36 @@ def broadcast_object(obj: Any, ctx: DistContext) -> Any:
 def barrier(ctx: DistContext) -> None:
     if ctx.enabled:
         dist.barrier()
+
+
+def threads_per_process() -> int:
+    """CPU cores shared evenly by the processes torchrun started on this machine."""
+    local = _env_int("LOCAL_WORLD_SIZE", 1)
+    return max(1, (os.cpu_count() or 1) // max(local, 1))
+
+
+class StagesModule(nn.Module):
+    """Makes ``forward`` return every stage, so DistributedDataParallel sees the loss path."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.module = net
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        return self.module.forward_stages(x)
+
+
+def blank_batch(dataset: Any, skeleton: Any) -> Any:
+    """One padding-only sample with a zero mask: adds nothing but keeps processes in step.
+
+    Used when every image of a process's batch was unreadable, so that its
+    DistributedDataParallel step still meets the other processes' gradient exchange.
+    """
+    from posekit.training.dataset import Batch
+
+    n = dataset.input_size
+    h = math.ceil(n / dataset.stride)
+    return Batch(images=torch.full((1, n, n, 3), dataset.pad_value, dtype=torch.uint8),
+                 heatmaps=torch.zeros(1, skeleton.num_heatmap_channels, h, h),
+                 pafs=torch.zeros(1, skeleton.num_paf_channels, h, h),
+                 mask=torch.zeros(1, 1, h, h), indices=[], skipped=[])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -32,10 +31,13 @@ from posekit.training.config import TrainConfig
 from posekit.training.dataset import EpochSampler, PoseDataset, collate, load_dataset, split_entries
 from posekit.training.distributed import (
     DistContext,
+    StagesModule,
     all_reduce_mean,
     barrier,
+    blank_batch,
     setup_distributed,
     teardown_distributed,
+    threads_per_process,
 )
 from posekit.training.log import plot_losses, progress_bar, write_metrics
 from posekit.training.loss import staged_loss
@@ -73,17 +75,6 @@ class TrainResult:
     missing_images: list[str] = field(default_factory=list)
 
 
-class _Stages(nn.Module):
-    """Makes ``forward`` return every stage, so DistributedDataParallel sees the loss path."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.module = net
-
-    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        return self.module.forward_stages(x)
-
-
 def train(config: TrainConfig, *, on_step: Callable[[StepInfo], None] | None = None,
           console: Any = None) -> TrainResult:
     """Train a new network as ``config`` says; the run folder must be empty or absent."""
@@ -110,13 +101,6 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *,
     return run.run()
 
 
-def _threads(config: TrainConfig) -> int:
-    if config.threads:
-        return config.threads
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, (os.cpu_count() or 1) // max(local, 1))
-
-
 class _Run:
     """One training run (new or resumed); :meth:`run` does the work."""
 
@@ -137,7 +121,7 @@ class _Run:
         device = resolve_device(self.config.device)
         ctx = setup_distributed(device)
         try:
-            torch.set_num_threads(_threads(self.config))
+            torch.set_num_threads(self.config.threads or threads_per_process())
             return self._train(ctx)
         finally:
             teardown_distributed(ctx)
@@ -174,7 +158,7 @@ class _Run:
         self.sampler = EpochSampler(len(self.dataset), num_replicas=ctx.world_size,
                                     rank=ctx.rank, shuffle=True, seed=c.seed)
         self.steps_per_epoch = math.ceil(self.sampler.num_samples / c.batch_size)
-        model: nn.Module = _Stages(self.net)
+        model: nn.Module = StagesModule(self.net)
         if ctx.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -255,6 +239,7 @@ class _Run:
                     self._step(batch, pos, sk, ctx)
                     bar.update(task, completed=pos["batch"],
                                status=f"loss {pos['step_losses'][-1]:.4g}")
+                    self._log_text(pos, ctx)
                     if self.on_step is not None:
                         self.on_step(StepInfo(epoch, pos["batch"], pos["step"],
                                               pos["step_losses"][-1]))
@@ -281,6 +266,20 @@ class _Run:
                                               for e in pos["epochs"]),
                            missing_images=self.missing)
 
+    def _log_text(self, pos: dict[str, Any], ctx: DistContext) -> None:
+        """A line every 30 s when the console is not a terminal (no live progress bar)."""
+        if not ctx.is_main or self.console is None or self.console.is_terminal:
+            return
+        now = time.monotonic()
+        if now - getattr(self, "_last_log", 0.0) < 30.0:
+            return
+        self._last_log = now
+        recent = pos["step_losses"][-20:]
+        self._print(f"epoch {pos['epoch'] + 1}/{self.config.epochs} batch {pos['batch']}/"
+                    f"{self.steps_per_epoch} step {pos['step']}: loss "
+                    f"{sum(recent) / len(recent):.4g}, lr "
+                    f"{self.optimizer.param_groups[0]['lr']:.3g}", ctx)
+
     def _out_of_time(self, started: float, ctx: DistContext) -> bool:
         if self.config.time_limit is None:
             return False
@@ -300,7 +299,7 @@ class _Run:
         if len(batch) == 0:
             if not ctx.enabled:
                 return
-            batch = _blank_batch(self.dataset, sk)  # keeps the processes in step
+            batch = blank_batch(self.dataset, sk)  # keeps the processes in step
         dev = ctx.device
         images = batch.images.to(dev, non_blocking=True)
         x = self.net.preprocess.normalize(images)
@@ -382,15 +381,3 @@ class _Run:
 
 def _new_acc() -> dict[str, Any]:
     return {"loss": 0.0, "paf": 0.0, "heatmap": 0.0, "steps": 0, "skipped": 0, "seconds": 0.0}
-
-
-def _blank_batch(dataset: PoseDataset, sk: Skeleton) -> Any:
-    """One padding-only sample with a zero mask: contributes nothing but a matching step."""
-    from posekit.training.dataset import Batch
-
-    n = dataset.input_size
-    h = math.ceil(n / dataset.stride)
-    return Batch(images=torch.full((1, n, n, 3), dataset.pad_value, dtype=torch.uint8),
-                 heatmaps=torch.zeros(1, sk.num_heatmap_channels, h, h),
-                 pafs=torch.zeros(1, sk.num_paf_channels, h, h),
-                 mask=torch.zeros(1, 1, h, h), indices=[], skipped=[])

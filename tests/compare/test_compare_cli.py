@@ -63,3 +63,13 @@ def test_bad_annotation_files(tmp_path):
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"images": [], "annotations": []}))
     _one_line_error(_run("-s", "coco18", "--data", str(other)), "not COCO keypoint format")
+
+
+def test_rendered_comparison_never_imports_torch():
+    code = ("import sys\n"
+            "from posekit.compare import CompareConfig, compare_parsers\n"
+            "compare_parsers('coco18', CompareConfig(parsers=('greedy',), people=(1,), "
+            "scenes=1))\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -164,6 +164,7 @@ def test_matches_a_plain_loop(seed, interpolation):
 def test_early_rejection_changes_nothing(monkeypatch, seed, interpolation):
     paf, a, b = random_case(seed)
     args = dict(image_height=184, scale=(8.0, 8.0), interpolation=interpolation)
+    monkeypatch.setattr(limbs, "PROBE_MIN_PAIRS", 0)
     fast = score_limb(paf, (2, 3), a, b, **args)
     monkeypatch.setattr(limbs, "BOUND_PROBES", 0)
     monkeypatch.setattr(limbs, "EXACT_PROBES", 0)
