@@ -129,8 +129,9 @@ def render_table(report: dict[str, Any]) -> list[Any]:
     from rich.table import Table
 
     cfg = report["config"]
+    maps = "network maps" if cfg["source"] == "network" else f"noise {cfg['noise']:g}"
     title = (f"compare-parsers: {report['skeleton']}, {report['scenes']} scenes "
-             f"({cfg['source']}), {report['gt_people']} people, noise {cfg['noise']:g}")
+             f"({cfg['source']}), {report['gt_people']} people, {maps}")
     main = Table(title=title, title_justify="left")
     for col in ("parser", "AP", "AP50", "gap %", "optimal %", "median ms", "p95 ms",
                 "timeouts"):
@@ -173,10 +174,14 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
 
     path = Path(path)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), dpi=100)
-    for r in report["results"]:
+    network = report["config"]["source"] == "network"
+    for i, r in enumerate(report["results"]):
         rows = r["by_people"]
         left.plot([x["people"] for x in rows], [max(x["median_ms"], 1e-3) for x in rows],
                   marker="o", label=r["parser"])
+        if network:  # no noise axis: one bar per parser
+            right.bar(i, 100 * (r["ap"] or 0.0), color=f"C{i}", label=r["parser"])
+            continue
         if report.get("sweep"):
             levels = [(s["noise"], next(x["ap"] for x in s["results"]
                                         if x["parser"] == r["parser"]))
@@ -193,13 +198,19 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     left.set_xlabel("people per scene")
     left.set_ylabel("median parse time per scene (ms)")
     left.grid(True, which="both", alpha=0.3)
-    right.set_xlabel("noise level (--noise)")
+    if network:
+        right.set_xticks(range(len(report["results"])),
+                         [r["parser"] for r in report["results"]])
+        right.set_xlabel("parser (network maps)")
+    else:
+        right.set_xlabel("noise level (--noise)")
     right.set_ylabel("OKS AP (%)")
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8)
-    fig.suptitle(f"{report['skeleton']}: {report['scenes']} scenes "
-                 f"({report['config']['source']}), times at noise "
-                 f"{report['config']['noise']:g}", fontsize=10)
+    cfg = report["config"]
+    maps = "network maps" if cfg["source"] == "network" else f"times at noise {cfg['noise']:g}"
+    fig.suptitle(f"{report['skeleton']}: {report['scenes']} scenes ({cfg['source']}), {maps}",
+                 fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png",
