@@ -40,6 +40,7 @@ import numpy as np
 from posekit.decode.resize import (
     Kernel,
     kernel_taps,
+    resample_axis,
     resolve_geometry,
     to_image,
     to_map,
@@ -194,7 +195,7 @@ def _dense(heat: np.ndarray, threshold: float,
     """NMS + refinement on maps already at image resolution (H, W, C)."""
     values = np.moveaxis(heat, -1, 0)  # (C, H, W)
     mask = local_maxima(values) & (values > threshold)
-    c, y, x = np.nonzero(mask)
+    c, y, x = _where(mask)
     score = values[c, y, x].astype(np.float64)
     m = refine.margin
     pad = ((0, 0), (m, m), (m, m))
@@ -208,7 +209,7 @@ def _coarse(heat: np.ndarray, threshold: float,
     """NMS on the small maps, log-parabola refinement, then to image coordinates."""
     values = np.moveaxis(heat, -1, 0).astype(np.float64)
     mask = local_maxima(values) & (values > threshold)
-    c, i, j = np.nonzero(mask)
+    c, i, j = _where(mask)
     logs = np.log(np.maximum(np.pad(values, ((0, 0), (1, 1), (1, 1)), mode="edge"), 1e-12))
     centre = logs[c, i + 1, j + 1]
 
@@ -245,13 +246,45 @@ def _axis_patches(centre: np.ndarray, half: float, scale: float, n_image: int,
     core = inside & (np.abs(u - centre[:, None]) <= half + 1e-9)
     idx, weight = kernel_taps(u, kernel)
     first = idx[:, 0, 0]
-    size = int((idx[:, -1, -1] - first).max()) + 1
     rel = idx - first[:, None, None]
+    size = int(rel[:, -1, -1].max()) + 1
+    # scatter the taps: row p of patch n gets weight[n, p, t] in column rel[n, p, t]
+    row = np.arange(len(centre) * length).reshape(len(centre), length, 1)
     mats = np.zeros((len(centre), length, size))
-    n = np.broadcast_to(np.arange(len(centre))[:, None, None], rel.shape)
-    p = np.broadcast_to(np.arange(length)[None, :, None], rel.shape)
-    mats[n, p, rel] = weight
+    mats.reshape(-1)[(row * size + rel).reshape(-1)] = weight.reshape(-1)
     return pix, core, inside, first, mats
+
+
+def _max3(values: np.ndarray, axis: int) -> np.ndarray:
+    """Maximum of each pixel and its two neighbours along ``axis`` (outside ignored)."""
+    out = values.copy()
+    a, b = np.moveaxis(out, axis, 0), np.moveaxis(values, axis, 0)
+    np.maximum(a[1:], b[:-1], out=a[1:])
+    np.maximum(a[:-1], b[1:], out=a[:-1])
+    return out
+
+
+def _max3x3(values: np.ndarray) -> np.ndarray:
+    """Maximum over each pixel's 3x3 neighbourhood (last two axes; outside ignored).
+
+    Computed on one flat copy with a row of -inf above and below every image and a
+    column of -inf after every row, so each shift is a contiguous slice.
+    """
+    *lead, ny, nx = values.shape
+    padded = np.full((*lead, ny + 2, nx + 1), -np.inf, dtype=values.dtype)
+    padded[..., 1:-1, :nx] = values
+    flat = padded.reshape(-1)
+    out = flat.copy()
+    for step in (1, nx + 1):  # along rows, then across them
+        src = out.copy() if step > 1 else flat
+        np.maximum(out[step:], src[:-step], out=out[step:])
+        np.maximum(out[:-step], src[step:], out=out[:-step])
+    return out.reshape(padded.shape)[..., 1:-1, :nx]
+
+
+def _where(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``np.nonzero(mask)`` (much faster through the flat index for few hits)."""
+    return np.unravel_index(np.flatnonzero(mask), mask.shape)
 
 
 def _seeds(values: np.ndarray) -> np.ndarray:
@@ -260,13 +293,22 @@ def _seeds(values: np.ndarray) -> np.ndarray:
     The 3x3 maxima (plateaus kept whole), and pixels of the border that are maxima along
     it (cubic upsampling with repeated borders can peak on the image's edge there).
     """
-    seeds = local_maxima(values, strict_ties=False)
-    pad = np.pad(values, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-    along_x = (values >= pad[:, 1:-1, :-2]) & (values >= pad[:, 1:-1, 2:])
-    along_y = (values >= pad[:, :-2, 1:-1]) & (values >= pad[:, 2:, 1:-1])
-    seeds[:, [0, -1], :] |= along_x[:, [0, -1], :]
-    seeds[:, :, [0, -1]] |= along_y[:, :, [0, -1]]
+    seeds = values >= _max3x3(values)
+    rows, cols = values[:, [0, -1], :], values[:, :, [0, -1]]
+    seeds[:, [0, -1], :] |= rows >= _max3(rows, -1)
+    seeds[:, :, [0, -1]] |= cols >= _max3(cols, -2)
     return seeds
+
+
+def _patch_maxima(nms: np.ndarray, core: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(n, a, b) of the core pixels of patches ``nms`` (N, Py, Px) that are local maxima
+    (plateau rule of :func:`local_maxima`; a core pixel's neighbours are in its patch)."""
+    n, a, b = _where(core & (nms >= _max3x3(nms)))
+    centre = nms[n, a, b]
+    strict = np.ones(len(n), dtype=bool)
+    for dy, dx in _BEFORE:
+        strict &= centre > nms[n, a + dy, b + dx]
+    return n[strict], a[strict], b[strict]
 
 
 def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
@@ -275,29 +317,27 @@ def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
     """Seeds on a grid SEED_GRID times finer than the maps, then the upsampled map on a
     patch around each (one grid pixel each way)."""
     W, H = size
-    h, w = heat.shape[:2]
+    values = np.ascontiguousarray(np.moveaxis(heat, -1, 0))  # (C, h, w)
+    _, h, w = values.shape
     fx, fy = (min(float(SEED_GRID), max(s, 1.0)) for s in scale)
-    if (fx, fy) == (1.0, 1.0):
-        grid = heat
-    else:
-        grid = upsample_maps(heat, (round(w * fx), round(h * fy)), (fx, fy), kernel)
-    grid = np.moveaxis(grid, -1, 0)  # (C, gh, gw)
-    c, gi, gj = np.nonzero(_seeds(grid) & (grid > threshold / OVERSHOOT))
+    grid = values
+    if fy != 1.0:
+        grid = resample_axis(grid, 1, round(h * fy), fy, kernel)
+    if fx != 1.0:
+        grid = resample_axis(grid, 2, round(w * fx), fx, kernel)
+    c, gi, gj = _where(_seeds(grid) & (grid > threshold / OVERSHOOT))
     if len(c) == 0:
         return c, np.zeros((0, 3))
     ext = refine.margin
     ys, ycore, yin, y0, wy = _axis_patches(to_map(gi, fy), PATCH_HALF, scale[1], H, kernel, ext)
     xs, xcore, xin, x0, wx = _axis_patches(to_map(gj, fx), PATCH_HALF, scale[0], W, kernel, ext)
-    values = np.moveaxis(heat, -1, 0)  # (C, h, w)
     rows = np.clip(y0[:, None] + np.arange(wy.shape[2]), 0, h - 1)
     cols = np.clip(x0[:, None] + np.arange(wx.shape[2]), 0, w - 1)
     window = values[c[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float64)
     patch = wy @ window @ wx.transpose(0, 2, 1)  # (N, Py, Px)
     inside = yin[:, :, None] & xin[:, None, :]
-    nms = np.where(inside, patch, -np.inf)
-    found = (local_maxima(nms) & ycore[:, :, None] & xcore[:, None, :]
-             & (patch > threshold))
-    n, a, b = np.nonzero(found)
+    core = ycore[:, :, None] & xcore[:, None, :] & (patch > threshold)
+    n, a, b = _patch_maxima(np.where(inside, patch, -np.inf), core)
     px, py = xs[n, b], ys[n, a]
     # patches overlap: keep each (channel, pixel) once
     key = (c[n] * H + py) * W + px

@@ -22,7 +22,7 @@ from posekit.errors import PosekitError
 
 __all__ = [
     "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps",
-    "axis_taps", "upsample_maps", "check_image_size",
+    "axis_taps", "upsample_maps", "resample_axis", "check_image_size",
 ]
 
 Kernel = Literal["cubic", "linear"]
@@ -77,11 +77,15 @@ def check_image_size(image_size: object) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
-def _cubic(d: np.ndarray) -> np.ndarray:
+def _cubic_near(d: np.ndarray) -> np.ndarray:
+    """Cubic convolution weight at distance ``d`` in [0, 1]."""
+    return ((CUBIC_A + 2.0) * d - (CUBIC_A + 3.0)) * d * d + 1.0
+
+
+def _cubic_far(d: np.ndarray) -> np.ndarray:
+    """Cubic convolution weight at distance ``d`` in [1, 2] (0 at both ends)."""
     a = CUBIC_A
-    near = ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0
-    far = ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
-    return np.where(d <= 1.0, near, np.where(d < 2.0, far, 0.0))
+    return ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
 
 
 def kernel_taps(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np.ndarray]:
@@ -91,13 +95,14 @@ def kernel_taps(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np
     """
     u = np.asarray(u, dtype=np.float64)
     base = np.floor(u)
-    t = (u - base)[..., None]
+    t = u - base
     base = base.astype(np.intp)[..., None]
-    if kernel == "cubic":
-        offsets = np.arange(-1, 3)
-        return base + offsets, _cubic(np.abs(t - offsets))
+    if kernel == "cubic":  # taps floor(u) - 1 .. floor(u) + 2: distances 1 + t, t, 1 - t, 2 - t
+        weight = np.stack([_cubic_far(1.0 + t), _cubic_near(t), _cubic_near(1.0 - t),
+                           _cubic_far(2.0 - t)], axis=-1)
+        return base + np.arange(-1, 3), weight
     if kernel == "linear":
-        return base + np.arange(2), np.concatenate([1.0 - t, t], axis=-1)
+        return base + np.arange(2), np.stack([1.0 - t, t], axis=-1)
     raise PosekitError(f"unknown interpolation kernel {kernel!r}; use 'cubic' or 'linear'")
 
 
@@ -117,15 +122,49 @@ def upsample_maps(maps: np.ndarray, image_size: tuple[int, int], scale: tuple[fl
     Separable, as ``cv2.resize`` computes it: rows first, then columns, each output pixel
     a weighted sum of its T taps (T = 4 for cubic, 2 for linear).
     """
-    h, w, _ = maps.shape
     W, H = image_size
-    src = maps.astype(np.float32, copy=False)
-    iy, wy = axis_taps(H, h, scale[1], kernel)
-    rows = wy[:, 0, None, None] * src[iy[:, 0]]
-    for t in range(1, iy.shape[1]):
-        rows += wy[:, t, None, None] * src[iy[:, t]]  # (H, w, C)
-    ix, wx = axis_taps(W, w, scale[0], kernel)
-    out = wx[None, :, 0, None] * rows[:, ix[:, 0]]
-    for t in range(1, ix.shape[1]):
-        out += wx[None, :, t, None] * rows[:, ix[:, t]]  # (H, W, C)
-    return out
+    rows = resample_axis(maps.astype(np.float32, copy=False), 0, H, scale[1], kernel)
+    return resample_axis(rows, 1, W, scale[0], kernel)
+
+
+def resample_axis(src: np.ndarray, axis: int, n_out: int, scale: float,
+                   kernel: Kernel) -> np.ndarray:
+    """``src`` (float32) resampled along ``axis`` to ``n_out`` pixels at ``scale``: float32.
+
+    An integer scale with ``n_out <= scale * n_in`` (maps at a whole stride) takes one
+    shifted slice per phase and tap instead of gathering taps per output pixel.
+    """
+    n_in = src.shape[axis]
+    f = int(scale)
+    if f != scale or n_out > f * n_in:  # any scale: gather the taps of every output pixel
+        idx, weight = axis_taps(n_out, n_in, scale, kernel)
+        shape = [1] * src.ndim
+        shape[axis] = n_out
+        out = weight[:, 0].reshape(shape) * np.take(src, idx[:, 0], axis=axis)
+        for t in range(1, idx.shape[1]):
+            out += weight[:, t].reshape(shape) * np.take(src, idx[:, t], axis=axis)
+        return out
+    # integer scale: output pixel i * f + p reads the taps of phase p shifted by i, so each
+    # phase and tap is one shifted slice of the input (border repeated)
+    idx, weight = kernel_taps(to_map(np.arange(f), f), kernel)
+    before = max(-int(idx.min()), 0)
+    pad = [(0, 0)] * src.ndim
+    pad[axis] = (before, max(int(idx.max()), 0))
+    padded = np.pad(src, pad, mode="edge")
+    weight = weight.astype(np.float32)
+
+    def tap(k: int) -> np.ndarray:  # input pixels i + k for i = 0 .. n_in - 1
+        index = [slice(None)] * src.ndim
+        index[axis] = slice(before + k, before + k + n_in)
+        return padded[tuple(index)]
+
+    shape = list(src.shape)
+    shape.insert(axis + 1, f)
+    out = np.empty(shape, dtype=np.float32)  # axis split into (n_in, f)
+    for p in range(f):
+        acc = weight[p, 0] * tap(idx[p, 0])
+        for t in range(1, idx.shape[1]):
+            acc += weight[p, t] * tap(idx[p, t])
+        out[(slice(None),) * (axis + 1) + (p,)] = acc
+    out = out.reshape(src.shape[:axis] + (f * n_in,) + src.shape[axis + 1:])
+    return out[(slice(None),) * axis + (slice(0, n_out),)]

@@ -18,6 +18,7 @@ occluders are random textured boxes and ellipses dropped over people. numpy and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -149,27 +150,48 @@ def render_scene(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[in
 
 
 # ---------------------------------------------------------------------- people
-def _part_tones(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
-    """Per keypoint: colour slot (0 skin/head, 1 upper clothes, 2 lower clothes), tree depth."""
+@dataclass(frozen=True)
+class _Style:
+    """How one skeleton's parts are drawn (derived from its rest pose and flip pairs)."""
+
+    slot: np.ndarray  # (K,) colour slot: 0 skin/head, 1 upper clothes, 2 lower clothes
+    depth: np.ndarray  # (K,) tree depth from the root
+    side: np.ndarray  # (K,) 0 / 1 = first / second member of a flip pair, -1 = middle
+    head: np.ndarray  # (H,) keypoints drawn as features on one head disc
+    limb_radius: np.ndarray  # (L_tree,) capsule radius, in rest-pose units
+    joint_radius: np.ndarray  # (K,) joint disc radius, in rest-pose units
+    torso: np.ndarray  # keypoints whose hull is the torso (empty: none)
+
+
+@lru_cache(maxsize=64)
+def _style(skeleton: Skeleton) -> _Style:
     walk = tree_walk(skeleton)
     rest = skeleton.rest_pose_array
-    depth = np.zeros(skeleton.num_keypoints, dtype=np.intp)
+    K = skeleton.num_keypoints
+    depth = np.zeros(K, dtype=np.intp)
     for k in walk.order:
         depth[k] = depth[walk.parent[k]] + 1
     y = rest[:, 1]
-    lo, hi = float(y.min()), float(y.max())
-    rel = (y - lo) / max(hi - lo, 1e-6)
+    rel = (y - y.min()) / max(float(np.ptp(y)), 1e-6)
     slot = np.where(rel < 0.2, 0, np.where(rel < 0.6, 1, 2))
-    return slot, depth
-
-
-def _torso(skeleton: Skeleton) -> np.ndarray:
-    """Keypoints outlining the torso: the root and its neighbours that have a flip twin."""
-    walk = tree_walk(skeleton)
+    side = np.full(K, -1, dtype=np.intp)
+    for a, b in skeleton.flip_pairs:
+        side[skeleton.index(a)], side[skeleton.index(b)] = 0, 1
+    # short limbs and crowded joints (a face) get thin capsules and small discs
+    dist = np.linalg.norm(rest[:, None] - rest[None], axis=-1) + np.eye(K) * 1e9
+    nearest = dist.min(axis=1)
+    limbs = skeleton.limb_index[: skeleton.num_tree_limbs]
+    length = np.linalg.norm(rest[limbs[:, 0]] - rest[limbs[:, 1]], axis=1)
+    base = np.where((limbs == walk.root).any(axis=1), _ROOT_LIMB_RADIUS, _LIMB_RADIUS)
+    head = np.flatnonzero((rel < 0.1) & (nearest < 2 * _LIMB_RADIUS))
     perm = skeleton.flip_permutation
-    nbrs = [k for k in range(skeleton.num_keypoints)
-            if walk.parent[k] == walk.root and perm[k] != k]
-    return np.asarray([walk.root, *nbrs] if len(nbrs) >= 2 else [], dtype=np.intp)
+    nbrs = [k for k in range(K) if walk.parent[k] == walk.root and perm[k] != k]
+    torso = np.asarray([walk.root, *nbrs] if len(nbrs) >= 2 else [], dtype=np.intp)
+    return _Style(slot=slot, depth=depth, side=side,
+                  head=head if len(head) >= 2 else np.zeros(0, dtype=np.intp),
+                  limb_radius=np.minimum(base, 0.35 * length),
+                  joint_radius=np.minimum(_JOINT_RADIUS * _LIMB_RADIUS, 0.45 * nearest),
+                  torso=torso)
 
 
 def _person_colours(rng: np.random.Generator) -> np.ndarray:
@@ -180,31 +202,52 @@ def _person_colours(rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.stack([skin, upper, lower]), 10, 245)
 
 
+_WHITE = np.array([235.0, 235.0, 235.0])
+
+
 def _draw_person(canvas: np.ndarray, labels: np.ndarray, pid: int, skeleton: Skeleton,
                  kp: np.ndarray, scale: float, rng: np.random.Generator,
                  light: np.ndarray) -> None:
-    slot, depth = _part_tones(skeleton)
+    """Torso, limbs, head, joints. Left and right (the two members of each flip pair)
+    differ in tone: a flat drawing could otherwise not tell a person seen from the front
+    from one seen from the back, and left/right labels would be unlearnable."""
+    st = _style(skeleton)
     colours = _person_colours(rng)
     ok = kp[:, 2] > 0
     xy = kp[:, :2]
-    torso = _torso(skeleton)
-    if len(torso) and ok[torso].all():
-        _polygon(canvas, labels, pid, xy[torso], colours[1] * 0.95, light,
+    if len(st.torso) and ok[st.torso].all():
+        _polygon(canvas, labels, pid, xy[st.torso], colours[1] * 0.95, light,
                  rim=_ROOT_LIMB_RADIUS * scale)
     walk = tree_walk(skeleton)
     limbs = skeleton.limb_index[: skeleton.num_tree_limbs]
+    in_head = np.zeros(skeleton.num_keypoints, dtype=bool)
+    in_head[st.head] = True
     for l in rng.permutation(len(limbs)):
         a, b = (int(v) for v in limbs[l])
-        if not (ok[a] and ok[b]):
+        if not (ok[a] and ok[b]) or (in_head[a] and in_head[b]):
             continue
         child = b if walk.parent[b] == a else a
-        colour = colours[slot[child]] * (1.0 if depth[child] % 2 else 0.82)
-        root_limb = walk.root in (a, b)
-        radius = (_ROOT_LIMB_RADIUS if root_limb else _LIMB_RADIUS) * scale
-        _capsule(canvas, labels, pid, xy[a], xy[b], max(radius, 1.0), colour, light)
+        colour = colours[st.slot[child]] * (1.0 if st.depth[child] % 2 else 0.82)
+        if st.side[child] == 0:
+            colour = colour * 0.8
+        elif st.side[child] == 1:
+            colour = 0.8 * colour + 0.2 * _WHITE
+        _capsule(canvas, labels, pid, xy[a], xy[b], max(st.limb_radius[l] * scale, 1.0),
+                 colour, light)
+    head = st.head[ok[st.head]]
+    if len(head) >= 2:
+        centre = xy[head].mean(axis=0)
+        radius = np.linalg.norm(xy[head] - centre, axis=1).max() + _LIMB_RADIUS * scale
+        _capsule(canvas, labels, pid, centre, centre, radius, colours[0], light)
     for k in np.flatnonzero(ok):
-        colour = colours[slot[k]] * 0.7
-        radius = max(_JOINT_RADIUS * _LIMB_RADIUS * scale, 1.2)
+        colour = colours[st.slot[k]]
+        if st.side[k] == 0:
+            colour = colour * 0.4
+        elif st.side[k] == 1:
+            colour = 0.45 * colour + 0.55 * _WHITE
+        else:
+            colour = colour * 0.7
+        radius = max(st.joint_radius[k] * scale, 1.0)
         _capsule(canvas, labels, pid, xy[k], xy[k], radius, colour, light)
 
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from graph_strategies import COCO18, crowd_graph
+from tests.parsers.graph_strategies import COCO18, crowd_graph
 
 import posekit
 from posekit.decode.graph import CandidateGraph

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from graph_strategies import (
+from tests.parsers.graph_strategies import (
     COCO18,
     TOY,
     crowd_graphs,
