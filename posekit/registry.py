@@ -34,8 +34,8 @@ class PluginLoadError:
     fix: str
 
     def message(self) -> str:
-        return (f"{self.group} entry point {self.name!r} from {self.distribution} "
-                f"{self.version}: {self.reason}. Fix: {self.fix}")
+        source = f"{self.distribution} {self.version}".strip()
+        return f"{self.group} entry point {self.name!r} from {source}: {self.reason}. Fix: {self.fix}"
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,9 @@ class Registry(Generic[T]):
     def _load(self, name: str, eps: list[EntryPoint]) -> RegistryEntry[T]:
         dists = sorted({_dist(ep)[0] for ep in eps})
         if len(eps) > 1:
+            versions = sorted({" ".join(_dist(ep)) for ep in eps})
             raise _LoadFailure(PluginLoadError(
-                self.group, name, " and ".join(dists), "",
+                self.group, name, " and ".join(versions), "",
                 f"{self.kind} name {name!r} is claimed by {len(dists)} distributions "
                 f"({', '.join(dists)})",
                 "uninstall one of them, or rename the entry point in one",

@@ -33,3 +33,29 @@ def console():  # noqa: ANN201 - rich is imported lazily
     from rich.console import Console
 
     return Console(highlight=False)
+
+
+def show_listing(key: str, title: str, rows: list[dict], columns: dict[str, Any],
+                 errors: list, as_json: bool) -> None:
+    """Print registry entries and load errors as a table, or as ``{key: rows, "errors": ...}``.
+
+    ``columns`` maps a table header to a function of a row giving the cell text.
+    """
+    if as_json:
+        print_json({key: rows, "errors": [
+            {"entry_point": x.name, "group": x.group, "distribution": x.distribution,
+             "version": x.version, "reason": x.reason, "fix": x.fix}
+            for x in errors
+        ]})
+        return
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, title_justify="left")
+    for header in columns:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*(str(cell(row)) for cell in columns.values()))
+    out.print(table)
+    for x in errors:
+        out.print(f"[red]error:[/red] {x.message()}", soft_wrap=True, markup=True)

@@ -6,7 +6,7 @@ import inspect
 
 import typer
 
-from posekit.cli.common import JsonFlag, console, print_json
+from posekit.cli.common import JsonFlag, show_listing
 
 
 def register(app: typer.Typer) -> None:
@@ -25,22 +25,8 @@ def register(app: typer.Typer) -> None:
             }
             for e in entries
         ]
-        errs = [
-            {"entry_point": x.name, "group": x.group, "distribution": x.distribution,
-             "version": x.version, "reason": x.reason, "fix": x.fix}
-            for x in errors
-        ]
-        if as_json:
-            print_json({"parsers": rows, "errors": errs})
-            return
-        from rich.table import Table
-
-        out = console()
-        table = Table(title="Installed parsers", title_justify="left")
-        for col in ("name", "description", "distribution"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(r["name"], r["description"], f"{r['distribution']} {r['version']}")
-        out.print(table)
-        for x in errors:
-            out.print(f"[red]error:[/red] {x.message()}", soft_wrap=True)
+        show_listing("parsers", "Installed parsers", rows, {
+            "name": lambda r: r["name"],
+            "description": lambda r: r["description"],
+            "distribution": lambda r: f"{r['distribution']} {r['version']}",
+        }, errors, as_json)

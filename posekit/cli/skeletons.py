@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from posekit.cli.common import JsonFlag, console, print_json
+from posekit.cli.common import JsonFlag, console, print_json, show_listing
 
 
 def register(app: typer.Typer) -> None:
@@ -35,27 +35,13 @@ def register(app: typer.Typer) -> None:
             }
             for e in entries
         ]
-        errs = [
-            {"entry_point": x.name, "group": x.group, "distribution": x.distribution,
-             "version": x.version, "reason": x.reason, "fix": x.fix}
-            for x in errors
-        ]
-        if as_json:
-            print_json({"skeletons": rows, "errors": errs})
-            return
-        from rich.table import Table
-
-        out = console()
-        table = Table(title="Installed skeletons", title_justify="left")
-        for col in ("name", "keypoints", "tree limbs", "redundant", "distribution"):
-            table.add_column(col, justify="right" if col in ("keypoints", "tree limbs",
-                                                             "redundant") else "left")
-        for r in rows:
-            table.add_row(r["name"], str(r["keypoints"]), str(r["tree_limbs"]),
-                          str(r["redundant_limbs"]), f"{r['distribution']} {r['version']}")
-        out.print(table)
-        for x in errors:
-            out.print(f"[red]error:[/red] {x.message()}", soft_wrap=True)
+        show_listing("skeletons", "Installed skeletons", rows, {
+            "name": lambda r: r["name"],
+            "keypoints": lambda r: r["keypoints"],
+            "tree limbs": lambda r: r["tree_limbs"],
+            "redundant": lambda r: r["redundant_limbs"],
+            "distribution": lambda r: f"{r['distribution']} {r['version']}",
+        }, errors, as_json)
 
     @group.command("show")
     def show(

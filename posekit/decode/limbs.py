@@ -18,26 +18,26 @@ The PAF line integral of paper eq. 17-18, sampled as OpenPose does. For candidat
   ``sample_threshold`` and its score exceeds ``min_score``. Pairs of coinciding candidates
   (|d| < 1e-6) are never accepted.
 
-Everything is vectorised over all candidate pairs of all limbs at once (arrays of N
-pairs, each with its limb). Most wrong pairs are rejected before all their samples are
-read, exactly (the result is the same as reading them all). Pairs whose score could not
-exceed ``min_score`` even if every sample read the longest vector the field can give are
-dropped first. Then, since a pair may fail only ``n - floor(min_above * n) - 1`` samples
-(none for n <= 20), it is rejected as soon as more of its samples are known to fail:
-its two end samples, read once per candidate and limb (a pair's are at its candidates),
-then a few interior probes, read first as an upper bound of the PAF's length around them
-(a table per limb, one lookup each), then exactly.
+All limbs are scored at once: the candidate pairs of every limb are one set of arrays
+(N pairs, each with its limb). Most wrong pairs are rejected before all their samples
+are read, exactly (the result is the same as reading them all): a pair may fail only
+``n - floor(min_above * n) - 1`` samples (none for n <= 20), so it is rejected as soon
+as more of its samples are known to fail. Known first are its two end samples, read
+once per candidate and limb (a pair's end samples sit on its candidates); then a few
+interior probes, read as an upper bound of the PAF's length around them (a table per
+limb, one lookup each), then exactly.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from posekit.decode.resize import kernel_taps, to_map
+from posekit.decode.resize import taps_first, to_map
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
@@ -45,20 +45,22 @@ __all__ = ["LimbScoring", "sample_counts", "score_limb", "score_limbs"]
 
 Interpolation = Literal["bilinear", "cubic", "nearest"]
 
-# samples read first (as upper bounds, then exactly) to reject most pairs cheaply
-BOUND_PROBES = (3, 12)  # successive passes, each with this many probes
+# shortcuts (exact): the end samples, then passes of interior probes read as upper bounds,
+# then exactly; a pass runs while at least PROBE_MIN_PAIRS pairs are left
+END_SAMPLES = True
+BOUND_PROBES = (3, 12)  # probes per pass
 EXACT_PROBES = (6,)
 PROBE_MIN_PAIRS = 32
-# read every pair's two end samples first (once per candidate and limb)
-END_SAMPLES = True
+# samples read at once (bounds the (T, T, READ_BLOCK) temporaries)
+READ_BLOCK = 8192
+
+# largest sum of |weights| of the cubic kernel (a = -0.75) along one axis, at t = 0.5
+_CUBIC_GAIN = 1.375
 # the last sample, a + (b - a), can differ from b by rounding: an end sample read at b
 # counts as failed only when this far below the threshold
 _END_MARGIN = 1e-9
 # the bound table is computed in the maps' precision (float32): widened by this factor
 _BOUND_MARGIN = 1.0 + 1e-5
-
-# largest sum of |weights| of the cubic kernel (a = -0.75) along one axis, at t = 0.5
-_CUBIC_GAIN = 1.375
 
 
 @dataclass(frozen=True)
@@ -122,47 +124,40 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     field = _Field(np.asarray(pafs), np.asarray(channels, dtype=np.intp).reshape(-1, 2),
                    scale, interpolation)
     counts = np.array([len(p) for p in points], dtype=np.intp)
-    first = np.cumsum(counts) - counts  # row of each part's first candidate in ``xy``
     xy = np.concatenate([np.zeros((0, 2)), *points])
-    sides = [(first[k], counts[k]) for k in limb_index.T]  # per limb: (first row, count)
+    # per limb and side: the row of its first candidate in ``xy``, and how many
+    sides = [((np.cumsum(counts) - counts)[k], counts[k]) for k in limb_index.T]
     limb, ii, jj = _all_pairs(sides[0][1], sides[1][1])
     start = xy[sides[0][0][limb] + ii]
-    d = xy[sides[1][0][limb] + jj] - start
-    norm = np.hypot(d[:, 0], d[:, 1])
-    with np.errstate(divide="ignore"):
-        prior = (np.zeros(len(norm)) if rule.prior is None
-                 else np.minimum(rule.prior * image_height / norm - 1.0, 0.0))
-    keep = norm > 1e-6
-    n = sample_counts(d[:, 0], d[:, 1], rule)
+    vec = xy[sides[1][0][limb] + jj] - start
+    norm = np.hypot(vec[:, 0], vec[:, 1])
+    n = sample_counts(vec[:, 0], vec[:, 1], rule)
     # accepted needs more than min_above * n samples above the threshold: at most
     # ``allowed`` = n - floor(min_above * n) - 1 of them may fail
     allowed = n - np.floor(rule.min_above * n).astype(np.intp) - 1
-    where = np.flatnonzero(keep & (allowed >= 0))
-    pairs = _Pairs(limb[where], start[where], d[where], n[where], allowed[where], where)
+    where = np.flatnonzero((norm > 1e-6) & (allowed >= 0))
+    pairs = _Pairs.of(limb, start, vec, norm, n, allowed, where)
+    threshold = rule.sample_threshold
     if END_SAMPLES and len(pairs) >= PROBE_MIN_PAIRS:
-        # the end samples are read at the candidates, once per candidate and limb
-        ends = [field.along_candidates(xy, row, count) for row, count in sides]
-        pairs.failed = sum(_fails(e, pairs, idx[pairs.where], rule.sample_threshold)
-                           for e, idx in zip(ends, (ii, jj), strict=True))
+        pairs.num[:, 3] = _end_fails(field, xy, sides, pairs, ii, jj, threshold - _END_MARGIN)
         pairs = pairs.take(pairs.failed <= pairs.allowed)
-    # interior probes: a sample whose upper bound is at most the threshold fails; pairs
-    # with too many failures are rejected before reading the field (a few probes, then
-    # more), then a few exact probes reject most of the rest
     stages = [(count, field.along) for count in EXACT_PROBES]
     if interpolation != "nearest":  # (reading the nearest pixel costs what a bound does)
         stages[:0] = [(count, field.bound) for count in BOUND_PROBES]
     for count, read in stages:
         if len(pairs) < PROBE_MIN_PAIRS:  # too few to pay for a pass
             break
-        index, valid = pairs.probes(count)
-        fails = ((read(pairs, index) <= rule.sample_threshold) & valid).sum(axis=1)
+        index = _probe_index(count, rule.max_samples)[pairs.n]  # (N, count); 0: unused
+        fails = ((read(pairs, index) <= threshold) & (index > 0)).sum(axis=1)
         pairs = pairs.take(pairs.failed + fails <= pairs.allowed)
     pid = np.repeat(np.arange(len(pairs)), pairs.n)
     index = np.arange(len(pid)) - (np.cumsum(pairs.n) - pairs.n)[pid]
     dots = field.along(pairs, index, pid)
     total = np.bincount(pid, weights=dots, minlength=len(pairs))
-    above = np.bincount(pid, weights=dots > rule.sample_threshold, minlength=len(pairs))
-    score = total / np.maximum(pairs.n, 1) + prior[pairs.where]
+    above = np.bincount(pid, weights=dots > threshold, minlength=len(pairs))
+    score = total / np.maximum(pairs.n, 1)
+    if rule.prior is not None:
+        score += np.minimum(rule.prior * image_height / norm[pairs.where] - 1.0, 0.0)
     ok = (above >= pairs.n - pairs.allowed) & (score > rule.min_score)
     where, score = pairs.where[ok], score[ok]
     bounds = np.searchsorted(limb[where], np.arange(len(limb_index) + 1))
@@ -184,13 +179,36 @@ def _ranges(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(len(owner)) - (np.cumsum(sizes) - sizes)[owner]
 
 
-def _fails(ends: tuple[np.ndarray, np.ndarray], pairs: _Pairs, index: np.ndarray,
-           threshold: float) -> np.ndarray:
-    """1 where the end sample of each pair, read at its candidate (``ends`` (vx, vy) per
-    candidate row of the pair's limb, ``index`` the candidate), surely fails, else 0."""
-    at = ends[2][pairs.limb] + index
-    dot = ends[0][at] * pairs.unit[:, 0] + ends[1][at] * pairs.unit[:, 1]
-    return (dot <= threshold - _END_MARGIN).astype(np.intp)
+def _end_fails(field: _Field, xy: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]],
+               pairs: _Pairs, ii: np.ndarray, jj: np.ndarray, below: float) -> np.ndarray:
+    """How many of each pair's two end samples read at most ``below``: the field of the
+    pair's limb is read once at every candidate of each limb and side (one read for all).
+    """
+    (first_a, count_a), (first_b, count_b) = sides
+    limb, k = _ranges(np.concatenate([count_a, count_b]))
+    rows = np.concatenate([first_a, first_b])[limb] + k
+    L = len(count_a)
+    vx, vy = field.read(xy[rows, 0], xy[rows, 1], limb % L)
+    # where each limb's and side's candidates start among the rows read
+    offset = np.cumsum(np.concatenate([count_a, count_b])) - np.concatenate([count_a, count_b])
+    fails = np.zeros(len(pairs), dtype=np.intp)
+    for side, index in enumerate((ii, jj)):
+        at = offset[side * L + pairs.limb] + index[pairs.where]
+        fails += vx[at] * pairs.geo[:, 4] + vy[at] * pairs.geo[:, 5] <= below
+    return fails
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_index(count: int, max_samples: int) -> np.ndarray:
+    """(max_samples + 1, count) indices of ``count`` probes evenly spread over the
+    interior samples of a pair of n samples (row n), 0 where there are fewer."""
+    n = np.arange(max_samples + 1)[:, None]
+    used = np.clip(n - 2, 0, count)
+    k = np.arange(1, count + 1)[None, :]
+    index = np.floor(k * (n - 1) / (used + 1) + 0.5).astype(np.intp)
+    out = np.where(k <= used, index, 0)
+    out.flags.writeable = False
+    return out
 
 
 def _points(candidates: np.ndarray) -> np.ndarray:
@@ -202,42 +220,46 @@ def _points(candidates: np.ndarray) -> np.ndarray:
 
 
 class _Pairs:
-    """Candidate pairs still in play, of any limbs: limb (N,), start (N, 2), vector (N, 2),
-    unit vector (N, 2), sample counts (N,), failures allowed (N,) and known (N,), and
-    index among all pairs (N,)."""
+    """Candidate pairs still in play, of any limbs, as two tables (one gather keeps a
+    subset): ``geo`` (N, 6) float64 start x, y, vector x, y and unit vector x, y;
+    ``num`` (N, 5) intp limb, samples, failures allowed, failures known, and index among
+    all pairs."""
 
-    def __init__(self, limb: np.ndarray, start: np.ndarray, vec: np.ndarray, n: np.ndarray,
-                 allowed: np.ndarray, where: np.ndarray, unit: np.ndarray | None = None,
-                 failed: np.ndarray | None = None) -> None:
-        self.limb, self.start, self.vec, self.n, self.allowed, self.where = (
-            limb, start, vec, n, allowed, where)
-        self.unit = vec / np.hypot(vec[:, 0], vec[:, 1])[:, None] if unit is None else unit
-        self.failed = np.zeros(len(n), dtype=np.intp) if failed is None else failed
+    def __init__(self, geo: np.ndarray, num: np.ndarray) -> None:
+        self.geo, self.num = geo, num
+
+    @classmethod
+    def of(cls, limb: np.ndarray, start: np.ndarray, vec: np.ndarray, norm: np.ndarray,
+           n: np.ndarray, allowed: np.ndarray, where: np.ndarray) -> _Pairs:
+        geo = np.empty((len(where), 6))
+        geo[:, :2], geo[:, 2:4] = start[where], vec[where]
+        geo[:, 4:] = geo[:, 2:4] / norm[where, None]
+        num = np.zeros((len(where), 5), dtype=np.intp)
+        num[:, 0], num[:, 1], num[:, 2], num[:, 4] = limb[where], n[where], allowed[where], where
+        return cls(geo, num)
 
     def __len__(self) -> int:
-        return len(self.n)
+        return len(self.num)
+
+    limb = property(lambda self: self.num[:, 0])
+    n = property(lambda self: self.num[:, 1])
+    allowed = property(lambda self: self.num[:, 2])
+    failed = property(lambda self: self.num[:, 3])
+    where = property(lambda self: self.num[:, 4])
 
     def take(self, keep: np.ndarray) -> _Pairs:
-        return _Pairs(**{name: value[keep] for name, value in vars(self).items()})
-
-    def probes(self, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N, count) sample indices, evenly spread over each pair's interior samples, and
-        whether each is used (a pair of n samples has only n - 2 interior ones)."""
-        used = np.minimum(count, self.n - 2)[:, None]
-        k = np.arange(1, count + 1)[None, :]
-        index = np.floor(k * (self.n[:, None] - 1) / (used + 1) + 0.5).astype(np.intp)
-        valid = k <= used
-        return np.where(valid, index, 0), valid
+        return _Pairs(self.geo[keep], self.num[keep])
 
     def points(self, index: np.ndarray,
                pid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Image coordinates of samples ``index`` (of pairs ``pid``, or one row per pair)."""
+        """Image coordinates of samples ``index`` of pairs ``pid`` (the same shape), or
+        of every pair (``index`` (N, S)); and the limbs."""
         if pid is None:
-            pid = np.arange(len(self))[:, None]
-        t = index / (self.n[pid] - 1)
-        x = self.start[pid, 0] + t * self.vec[pid, 0]
-        y = self.start[pid, 1] + t * self.vec[pid, 1]
-        return x, y, pid
+            geo, n, limb = self.geo.T[:, :, None], self.n[:, None], self.limb[:, None]
+        else:
+            geo, n, limb = self.geo[pid].T, self.n[pid], self.limb[pid]
+        t = index / (n - 1)
+        return geo[0] + t * geo[2], geo[1] + t * geo[3], limb
 
 
 class _Field:
@@ -253,13 +275,11 @@ class _Field:
         self.pafs, self.flat = pafs, pafs.reshape(-1)
         self.cx, self.cy = channels[:, 0], channels[:, 1]
         self.scale, self.interpolation = scale, interpolation
-        # |interpolated vector| <= gain * the longest vector among the taps
-        self.gain = _CUBIC_GAIN ** 2 if interpolation == "cubic" else 1.0
 
     @cached_property
     def table(self) -> np.ndarray:
-        """(h * w, L) upper bound of each limb's PAF length wherever a sample in a map cell
-        can read (cubic and bilinear reading)."""
+        """(h * w * L,) upper bound of each limb's PAF length wherever a sample in a map
+        cell can read (cubic and bilinear reading), cell by cell."""
         fx, fy = self.pafs[..., self.cx], self.pafs[..., self.cy]
         # the taps of a sample in cell floor(u) are floor(u) - 1 .. floor(u) + 2 (at most;
         # borders repeated)
@@ -269,8 +289,11 @@ class _Field:
                                                                           wide[3:h + 3]))
         length = np.maximum(np.maximum(rows[:, :w], rows[:, 1:w + 1]),
                             np.maximum(rows[:, 2:w + 2], rows[:, 3:w + 3]))
-        length *= self.gain * _BOUND_MARGIN  # (float32 rounding)
-        return length.reshape(self.h * self.w, -1)
+        # |interpolated vector| <= gain * the longest vector among the taps (widened for
+        # the float32 rounding)
+        gain = _CUBIC_GAIN ** 2 if self.interpolation == "cubic" else 1.0
+        length *= gain * _BOUND_MARGIN
+        return length.reshape(-1)
 
     def _cells(self, x: np.ndarray, y: np.ndarray, offset: float) -> np.ndarray:
         """Flat map pixel of points ``x, y``: the nearest (offset 0.5) or below (0)."""
@@ -280,40 +303,47 @@ class _Field:
 
     def bound(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
         """Upper bound of (PAF . unit vector) at samples ``index`` (N, S) of each pair."""
-        x, y, pid = pairs.points(index)
-        return self.table[self._cells(x, y, 0.0), pairs.limb[pid]]
+        x, y, limb = pairs.points(index)
+        return self.table[self._cells(x, y, 0.0) * len(self.cx) + limb]
 
     def along(self, pairs: _Pairs, index: np.ndarray, pid: np.ndarray | None = None,
               ) -> np.ndarray:
         """PAF . unit vector at samples ``index`` of the pairs ``pid`` (default: all)."""
-        x, y, pid = pairs.points(index, pid)
-        vx, vy = self.read(x, y, pairs.limb[pid])
-        return vx * pairs.unit[pid, 0] + vy * pairs.unit[pid, 1]
-
-    def along_candidates(self, xy: np.ndarray, first: np.ndarray,
-                         count: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The field of each limb l at its candidates ``xy[first[l]:first[l] + count[l]]``:
-        (vx, vy) concatenated limb by limb, and where each limb's rows start (L,)."""
-        limb, k = _ranges(count)
-        at = xy[first[limb] + k]
-        return (*self.read(at[:, 0], at[:, 1], limb), np.cumsum(count) - count)
+        x, y, limb = pairs.points(index, pid)
+        vx, vy = self.read(x, y, limb)
+        unit = pairs.geo[:, 4:].T[:, :, None] if pid is None else pairs.geo[pid, 4:].T
+        return vx * unit[0] + vy * unit[1]
 
     def read(self, x: np.ndarray, y: np.ndarray,
              limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The PAF (vx, vy) of limbs ``limb`` at image points ``x, y`` (same shapes)."""
+        """The PAF (vx, vy) of limbs ``limb`` at image points ``x, y`` (broadcast together).
+
+        Read in blocks of READ_BLOCK points (small temporaries are much faster here).
+        """
+        x, y, limb = np.broadcast_arrays(x, y, limb)
+        shape = x.shape
+        x, y, limb = x.reshape(-1), y.reshape(-1), limb.reshape(-1)
+        vx, vy = np.empty(len(x)), np.empty(len(x))
+        for start in range(0, len(x), READ_BLOCK):
+            part = slice(start, start + READ_BLOCK)
+            vx[part], vy[part] = self._read(x[part], y[part], limb[part])
+        return vx.reshape(shape), vy.reshape(shape)
+
+    def _read(self, x: np.ndarray, y: np.ndarray,
+              limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`read` of (S,) points."""
         if self.interpolation == "nearest":
             at = self._cells(x, y, 0.5) * self.depth
             return self.flat[at + self.cx[limb]], self.flat[at + self.cy[limb]]
         kernel = "cubic" if self.interpolation == "cubic" else "linear"
-        ix, wx = kernel_taps(to_map(x, self.scale[0]), kernel)
-        iy, wy = kernel_taps(to_map(y, self.scale[1]), kernel)
-        at = (np.clip(iy, 0, self.h - 1)[..., :, None] * self.w
-              + np.clip(ix, 0, self.w - 1)[..., None, :]) * self.depth
-        weight = wy[..., :, None] * wx[..., None, :]
-        return (np.einsum("...ij,...ij->...", self.flat[at + self.cx[limb][..., None, None]],
-                          weight),
-                np.einsum("...ij,...ij->...", self.flat[at + self.cy[limb][..., None, None]],
-                          weight))
+        ix, wx = taps_first(to_map(x, self.scale[0]), kernel)  # (T, S)
+        iy, wy = taps_first(to_map(y, self.scale[1]), kernel)
+        row = np.clip(iy, 0, self.h - 1) * (self.w * self.depth)
+        col = np.clip(ix, 0, self.w - 1) * self.depth + self.cx[limb]
+        at = row[:, None, :] + col[None, :, :]  # (T, T, S) flat index of channel x
+        vx = np.einsum("ijs,is,js->s", self.flat[at], wy, wx)
+        at += (self.cy - self.cx)[limb]
+        return vx, np.einsum("ijs,is,js->s", self.flat[at], wy, wx)
 
 
 def score_limbs(pafs: np.ndarray, peaks: list[np.ndarray] | tuple[np.ndarray, ...],

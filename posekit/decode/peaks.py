@@ -39,9 +39,9 @@ import numpy as np
 
 from posekit.decode.resize import (
     Kernel,
-    kernel_taps,
     resample_axis,
     resolve_geometry,
+    taps_first,
     to_image,
     to_map,
     upsample_maps,
@@ -57,6 +57,8 @@ Refine = Literal["quadratic", "centroid", "none"]
 SEED_GRID = 2
 # ... and the maxima of the upsampled map are searched within this many map pixels of them
 PATCH_HALF = 1.0
+# both run in blocks (of channels, then of seeds) whose arrays take about this many bytes
+BLOCK_BYTES = 1 << 21
 
 # cubic convolution (a = -0.75) can overshoot the largest sample by up to ~19 % per axis:
 # maxima of the small maps down to threshold / OVERSHOOT may still cross the threshold
@@ -73,14 +75,14 @@ def local_maxima(values: np.ndarray, *, strict_ties: bool = True) -> np.ndarray:
     Outside the array counts as minus infinity. ``strict_ties`` applies the raster-order
     plateau rule (module docstring); without it every pixel of a plateau is kept.
     """
-    pad = [(0, 0)] * (values.ndim - 2) + [(1, 1), (1, 1)]
-    padded = np.pad(values, pad, constant_values=-np.inf)
     ny, nx = values.shape[-2:]
     out = np.ones(values.shape, dtype=bool)
-    for group, strict in ((_BEFORE, strict_ties), (_AFTER, False)):
-        for dy, dx in group:
-            other = padded[..., 1 + dy:1 + dy + ny, 1 + dx:1 + dx + nx]
-            out &= (values > other) if strict else (values >= other)
+    for dy, dx in _BEFORE + _AFTER:
+        # the pixels whose neighbour (dy, dx) is inside the array, and those neighbours
+        here = (..., slice(max(-dy, 0), ny - max(dy, 0)), slice(max(-dx, 0), nx - max(dx, 0)))
+        there = (..., slice(max(dy, 0), ny + min(dy, 0)), slice(max(dx, 0), nx + min(dx, 0)))
+        strict = strict_ties and (dy, dx) in _BEFORE
+        out[here] &= (np.greater if strict else np.greater_equal)(values[here], values[there])
     return out
 
 
@@ -155,19 +157,18 @@ class _Refine:
         """Pixels needed around a maximum (at least 1, for the NMS test)."""
         return max(self.radius, 1) if self.method == "centroid" else 1
 
-    def __call__(self, values: np.ndarray, inside: np.ndarray, n: np.ndarray, a: np.ndarray,
+    def __call__(self, values: np.ndarray, n: np.ndarray, a: np.ndarray,
                  b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Offsets (dy, dx) of the maxima ``values[n, a, b]``; ``values`` (N, Y, X) holds
-        ``margin`` pixels around each, ``inside`` marks those inside the image."""
+        ``margin`` pixels around each, minus infinity outside the image."""
         if self.method == "none" or len(n) == 0:
             return np.zeros(len(n)), np.zeros(len(n))
         if self.method == "quadratic":
-            return self._quadratic(values, inside, n, a, b)
+            return self._quadratic(values, n, a, b)
         off = np.arange(-self.radius, self.radius + 1)
-        ya = a[:, None, None] + off[None, :, None]
-        xb = b[:, None, None] + off[None, None, :]
-        win = values[n[:, None, None], ya, xb]
-        weight = np.where(inside[n[:, None, None], ya, xb], np.maximum(win, 0.0), 0.0)
+        win = values[n[:, None, None], a[:, None, None] + off[None, :, None],
+                     b[:, None, None] + off[None, None, :]]
+        weight = np.maximum(win, 0.0)
         total = weight.sum(axis=(1, 2))
         total = np.where(total > 0, total, 1.0)
         dy = (weight * off[None, :, None]).sum(axis=(1, 2)) / total
@@ -175,16 +176,16 @@ class _Refine:
         return dy, dx
 
     @staticmethod
-    def _quadratic(values: np.ndarray, inside: np.ndarray, n: np.ndarray, a: np.ndarray,
+    def _quadratic(values: np.ndarray, n: np.ndarray, a: np.ndarray,
                    b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vertex of the parabola through each maximum and its two neighbours, per axis."""
         centre = values[n, a, b].astype(np.float64)
         out = []
         for (pa, pb), (qa, qb) in (((a - 1, b), (a + 1, b)), ((a, b - 1), (a, b + 1))):
             before, after = values[n, pa, pb], values[n, qa, qb]
-            curve = before - 2.0 * centre + after
-            ok = inside[n, pa, pb] & inside[n, qa, qb] & (curve < 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(invalid="ignore"):  # (-inf - -inf outside the image)
+                curve = before - 2.0 * centre + after
+                ok = np.isfinite(before) & np.isfinite(after) & (curve < 0)
                 d = np.where(ok, 0.5 * (before - after) / np.where(ok, curve, -1.0), 0.0)
             out.append(np.clip(d, -0.5, 0.5))
         return out[0], out[1]
@@ -198,8 +199,7 @@ def _dense(heat: np.ndarray, threshold: float,
     c, y, x = _where(mask)
     score = values[c, y, x].astype(np.float64)
     m = refine.margin
-    pad = ((0, 0), (m, m), (m, m))
-    dy, dx = refine(np.pad(values, pad), np.pad(np.ones(values.shape, dtype=bool), pad),
+    dy, dx = refine(np.pad(values, ((0, 0), (m, m), (m, m)), constant_values=-np.inf),
                     c, y + m, x + m)
     return c, np.column_stack([x + dx, y + dy, score])
 
@@ -244,42 +244,15 @@ def _axis_patches(centre: np.ndarray, half: float, scale: float, n_image: int,
     inside = (pix >= 0) & (pix < n_image)
     u = to_map(pix, scale)
     core = inside & (np.abs(u - centre[:, None]) <= half + 1e-9)
-    idx, weight = kernel_taps(u, kernel)
-    first = idx[:, 0, 0]
-    rel = idx - first[:, None, None]
-    size = int(rel[:, -1, -1].max()) + 1
-    # scatter the taps: row p of patch n gets weight[n, p, t] in column rel[n, p, t]
-    row = np.arange(len(centre) * length).reshape(len(centre), length, 1)
+    idx, weight = taps_first(u, kernel)  # (T, N, P)
+    first = idx[0, :, 0]
+    rel = idx - first[:, None]
+    size = int(rel[-1, :, -1].max()) + 1
+    # scatter the taps: row p of patch n gets weight[t, n, p] in column rel[t, n, p]
+    row = np.arange(len(centre) * length).reshape(len(centre), length)
     mats = np.zeros((len(centre), length, size))
     mats.reshape(-1)[(row * size + rel).reshape(-1)] = weight.reshape(-1)
     return pix, core, inside, first, mats
-
-
-def _max3(values: np.ndarray, axis: int) -> np.ndarray:
-    """Maximum of each pixel and its two neighbours along ``axis`` (outside ignored)."""
-    out = values.copy()
-    a, b = np.moveaxis(out, axis, 0), np.moveaxis(values, axis, 0)
-    np.maximum(a[1:], b[:-1], out=a[1:])
-    np.maximum(a[:-1], b[1:], out=a[:-1])
-    return out
-
-
-def _max3x3(values: np.ndarray) -> np.ndarray:
-    """Maximum over each pixel's 3x3 neighbourhood (last two axes; outside ignored).
-
-    Computed on one flat copy with a row of -inf above and below every image and a
-    column of -inf after every row, so each shift is a contiguous slice.
-    """
-    *lead, ny, nx = values.shape
-    padded = np.full((*lead, ny + 2, nx + 1), -np.inf, dtype=values.dtype)
-    padded[..., 1:-1, :nx] = values
-    flat = padded.reshape(-1)
-    out = flat.copy()
-    for step in (1, nx + 1):  # along rows, then across them
-        src = out.copy() if step > 1 else flat
-        np.maximum(out[step:], src[:-step], out=out[step:])
-        np.maximum(out[:-step], src[step:], out=out[:-step])
-    return out.reshape(padded.shape)[..., 1:-1, :nx]
 
 
 def _where(mask: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -293,55 +266,96 @@ def _seeds(values: np.ndarray) -> np.ndarray:
     The 3x3 maxima (plateaus kept whole), and pixels of the border that are maxima along
     it (cubic upsampling with repeated borders can peak on the image's edge there).
     """
-    seeds = values >= _max3x3(values)
-    rows, cols = values[:, [0, -1], :], values[:, :, [0, -1]]
-    seeds[:, [0, -1], :] |= rows >= _max3(rows, -1)
-    seeds[:, :, [0, -1]] |= cols >= _max3(cols, -2)
+    seeds = local_maxima(values, strict_ties=False)
+
+    def along(lines: np.ndarray) -> np.ndarray:  # (C, 2, n): maxima along each line
+        return local_maxima(lines[:, :, None, :], strict_ties=False)[:, :, 0, :]
+
+    seeds[:, [0, -1], :] |= along(values[:, [0, -1], :])
+    seeds[:, :, [0, -1]] |= along(values[:, :, [0, -1]].transpose(0, 2, 1)).transpose(0, 2, 1)
     return seeds
 
 
-def _patch_maxima(nms: np.ndarray, core: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(n, a, b) of the core pixels of patches ``nms`` (N, Py, Px) that are local maxima
-    (plateau rule of :func:`local_maxima`; a core pixel's neighbours are in its patch)."""
-    n, a, b = _where(core & (nms >= _max3x3(nms)))
-    centre = nms[n, a, b]
-    strict = np.ones(len(n), dtype=bool)
-    for dy, dx in _BEFORE:
-        strict &= centre > nms[n, a + dy, b + dx]
-    return n[strict], a[strict], b[strict]
+def _patch_maxima(patch: np.ndarray, core: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(n, a, b) of the ``core`` pixels of patches (N, Py, Px) that are local maxima
+    (plateau rule of :func:`local_maxima`).
+
+    A core pixel's 8 neighbours are in its patch, at fixed offsets in the flat array, so
+    each comparison is one contiguous pass (other pixels compare across patch rows; they
+    are not core).
+    """
+    flat, width = patch.reshape(-1), patch.shape[2]
+    lo, hi = width + 1, flat.size - width - 1
+    centre = flat[lo:hi]
+    mask = core.reshape(-1)[lo:hi].copy()
+    test = np.empty(len(centre), dtype=bool)
+    for dy, dx in _BEFORE + _AFTER:
+        k = dy * width + dx
+        compare = np.greater if (dy, dx) in _BEFORE else np.greater_equal
+        mask &= compare(centre, flat[lo + k:hi + k], out=test)
+    return np.unravel_index(np.flatnonzero(mask) + lo, patch.shape)
 
 
 def _patches(heat: np.ndarray, threshold: float, size: tuple[int, int],
              scale: tuple[float, float], kernel: Kernel,
              refine: _Refine) -> tuple[np.ndarray, np.ndarray]:
     """Seeds on a grid SEED_GRID times finer than the maps, then the upsampled map on a
-    patch around each (one grid pixel each way)."""
+    patch around each (one grid pixel each way). Both run in blocks (of channels, then
+    of seeds) of about BLOCK_BYTES: small temporaries are much faster here."""
     W, H = size
     values = np.ascontiguousarray(np.moveaxis(heat, -1, 0))  # (C, h, w)
-    _, h, w = values.shape
-    fx, fy = (min(float(SEED_GRID), max(s, 1.0)) for s in scale)
-    grid = values
-    if fy != 1.0:
-        grid = resample_axis(grid, 1, round(h * fy), fy, kernel)
-    if fx != 1.0:
-        grid = resample_axis(grid, 2, round(w * fx), fx, kernel)
-    c, gi, gj = _where(_seeds(grid) & (grid > threshold / OVERSHOOT))
-    if len(c) == 0:
-        return c, np.zeros((0, 3))
+    C, h, w = values.shape
+    fy, fx = (min(float(SEED_GRID), max(s, 1.0)) for s in scale[::-1])
+    gh, gw = round(h * fy), round(w * fx)
+    step = max(BLOCK_BYTES // (4 * gh * gw), 1)
+    seeds = [_seed_pixels(values[c:c + step], threshold, (fy, fx), (gh, gw), kernel, c)
+             for c in range(0, C, step)]
+    c, gi, gj = (np.concatenate(parts) for parts in zip(*seeds, strict=True))
     ext = refine.margin
-    ys, ycore, yin, y0, wy = _axis_patches(to_map(gi, fy), PATCH_HALF, scale[1], H, kernel, ext)
-    xs, xcore, xin, x0, wx = _axis_patches(to_map(gj, fx), PATCH_HALF, scale[0], W, kernel, ext)
+    step = max(BLOCK_BYTES // (8 * (math.floor(2 * PATCH_HALF * max(scale)) + 2 * ext + 1) ** 2),
+               1)
+    found = [_patch_peaks(values, c[k:k + step], to_map(gi[k:k + step], fy),
+                          to_map(gj[k:k + step], fx), threshold, size, scale, kernel, refine)
+             for k in range(0, len(c), step)]
+    if not found:
+        return c, np.zeros((0, 3))
+    channel, pixel, xys = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    # patches overlap: keep each (channel, pixel) once (the first, as seeds come in order)
+    _, first = np.unique(channel * (H * W) + pixel, return_index=True)
+    return channel[first], xys[first]
+
+
+def _seed_pixels(values: np.ndarray, threshold: float, factor: tuple[float, float],
+                 grid: tuple[int, int], kernel: Kernel, offset: int) -> tuple[np.ndarray, ...]:
+    """(channel + offset, row, column) of the seeds of maps (c, h, w) upsampled ``factor``
+    (y, x) times to a ``grid`` of (gh, gw) pixels."""
+    if factor[0] != 1.0:
+        values = resample_axis(values, 1, grid[0], factor[0], kernel)
+    if factor[1] != 1.0:
+        values = resample_axis(values, 2, grid[1], factor[1], kernel)
+    c, i, j = _where(_seeds(values) & (values > threshold / OVERSHOOT))
+    return c + offset, i, j
+
+
+def _patch_peaks(values: np.ndarray, c: np.ndarray, v: np.ndarray, u: np.ndarray,
+                 threshold: float, size: tuple[int, int], scale: tuple[float, float],
+                 kernel: Kernel, refine: _Refine) -> tuple[np.ndarray, ...]:
+    """Peaks of the upsampled maps (C, h, w) on the patches around seeds of channels ``c``
+    at map coordinates (v, u): channel (n,), image pixel (n,) (y * W + x) and
+    [x, y, score] (n, 3) (the pixel plus the refinement's offset)."""
+    W, H = size
+    _, h, w = values.shape
+    ext = refine.margin
+    ys, ycore, yin, y0, wy = _axis_patches(v, PATCH_HALF, scale[1], H, kernel, ext)
+    xs, xcore, xin, x0, wx = _axis_patches(u, PATCH_HALF, scale[0], W, kernel, ext)
     rows = np.clip(y0[:, None] + np.arange(wy.shape[2]), 0, h - 1)
     cols = np.clip(x0[:, None] + np.arange(wx.shape[2]), 0, w - 1)
     window = values[c[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float64)
     patch = wy @ window @ wx.transpose(0, 2, 1)  # (N, Py, Px)
-    inside = yin[:, :, None] & xin[:, None, :]
+    patch[~yin] = -np.inf  # rows, then columns, outside the image
+    patch.transpose(0, 2, 1)[~xin] = -np.inf
     core = ycore[:, :, None] & xcore[:, None, :] & (patch > threshold)
-    n, a, b = _patch_maxima(np.where(inside, patch, -np.inf), core)
+    n, a, b = _patch_maxima(patch, core)
     px, py = xs[n, b], ys[n, a]
-    # patches overlap: keep each (channel, pixel) once
-    key = (c[n] * H + py) * W + px
-    _, first = np.unique(key, return_index=True)
-    n, a, b, px, py = n[first], a[first], b[first], px[first], py[first]
-    dy, dx = refine(patch, inside, n, a, b)
-    return c[n], np.column_stack([px + dx, py + dy, patch[n, a, b]])
+    dy, dx = refine(patch, n, a, b)
+    return c[n], py * W + px, np.column_stack([px + dx, py + dy, patch[n, a, b]])

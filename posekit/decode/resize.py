@@ -21,7 +21,7 @@ import numpy as np
 from posekit.errors import PosekitError
 
 __all__ = [
-    "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps",
+    "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps", "taps_first",
     "axis_taps", "upsample_maps", "resample_axis", "check_image_size",
 ]
 
@@ -77,15 +77,17 @@ def check_image_size(image_size: object) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
-def _cubic_near(d: np.ndarray) -> np.ndarray:
-    """Cubic convolution weight at distance ``d`` in [0, 1]."""
-    return ((CUBIC_A + 2.0) * d - (CUBIC_A + 3.0)) * d * d + 1.0
-
-
-def _cubic_far(d: np.ndarray) -> np.ndarray:
-    """Cubic convolution weight at distance ``d`` in [1, 2] (0 at both ends)."""
-    a = CUBIC_A
-    return ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
+# cubic convolution weights of the taps floor(u) - 1 .. floor(u) + 2 as polynomials in
+# t = u - floor(u): row k holds the coefficients of t^k (the taps sit at distances
+# 1 + t, t, 1 - t, 2 - t, where the kernel is ((a + 2) d - (a + 3)) d^2 + 1 within 1 and
+# ((d - 5) d + 8) a d - 4 a within 2)
+_A = CUBIC_A
+_CUBIC_POLY = np.array([
+    [0.0, 1.0, 0.0, 0.0],
+    [_A, 0.0, -_A, 0.0],
+    [-2.0 * _A, -(_A + 3.0), 2.0 * _A + 3.0, _A],
+    [_A, _A + 2.0, -(_A + 2.0), -_A],
+])
 
 
 def kernel_taps(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np.ndarray]:
@@ -93,16 +95,23 @@ def kernel_taps(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np
 
     Indices are not clipped to the map; clip them to repeat the border.
     """
+    index, weight = taps_first(u, kernel)
+    return np.moveaxis(index, 0, -1), np.moveaxis(weight, 0, -1)
+
+
+def taps_first(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kernel_taps` with the taps first: (indices (T, ...), weights (T, ...)); the
+    faster layout (every operation runs along the points, not along T)."""
     u = np.asarray(u, dtype=np.float64)
     base = np.floor(u)
     t = u - base
-    base = base.astype(np.intp)[..., None]
-    if kernel == "cubic":  # taps floor(u) - 1 .. floor(u) + 2: distances 1 + t, t, 1 - t, 2 - t
-        weight = np.stack([_cubic_far(1.0 + t), _cubic_near(t), _cubic_near(1.0 - t),
-                           _cubic_far(2.0 - t)], axis=-1)
-        return base + np.arange(-1, 3), weight
+    base = base.astype(np.intp)
+    if kernel == "cubic":
+        c = _CUBIC_POLY.reshape(4, 4, *([1] * u.ndim))
+        return (np.stack([base - 1, base, base + 1, base + 2]),
+                ((c[3] * t + c[2]) * t + c[1]) * t + c[0])
     if kernel == "linear":
-        return base + np.arange(2), np.stack([1.0 - t, t], axis=-1)
+        return np.stack([base, base + 1]), np.stack([1.0 - t, t])
     raise PosekitError(f"unknown interpolation kernel {kernel!r}; use 'cubic' or 'linear'")
 
 
@@ -161,10 +170,11 @@ def resample_axis(src: np.ndarray, axis: int, n_out: int, scale: float,
     shape = list(src.shape)
     shape.insert(axis + 1, f)
     out = np.empty(shape, dtype=np.float32)  # axis split into (n_in, f)
+    acc, term = np.empty(src.shape, dtype=np.float32), np.empty(src.shape, dtype=np.float32)
     for p in range(f):
-        acc = weight[p, 0] * tap(idx[p, 0])
+        np.multiply(weight[p, 0], tap(idx[p, 0]), out=acc)
         for t in range(1, idx.shape[1]):
-            acc += weight[p, t] * tap(idx[p, t])
+            acc += np.multiply(weight[p, t], tap(idx[p, t]), out=term)
         out[(slice(None),) * (axis + 1) + (p,)] = acc
     out = out.reshape(src.shape[:axis] + (f * n_in,) + src.shape[axis + 1:])
     return out[(slice(None),) * axis + (slice(0, n_out),)]
