@@ -35,7 +35,8 @@ class PluginLoadError:
 
     def message(self) -> str:
         source = f"{self.distribution} {self.version}".strip()
-        return f"{self.group} entry point {self.name!r} from {source}: {self.reason}. Fix: {self.fix}"
+        return (f"{self.group} entry point {self.name!r} from {source}: {self.reason}. "
+                f"Fix: {self.fix}")
 
 
 @dataclass(frozen=True)
