@@ -8,13 +8,12 @@ the image the maps cover (without it the maps are at image resolution).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from posekit._atomic import atomic_path
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
@@ -130,13 +129,6 @@ def save_maps(path: str | Path, heatmaps: np.ndarray, pafs: np.ndarray,
     if image_size is not None:
         arrays["image_size"] = np.asarray(check_image_size(image_size), dtype=np.int64)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
     return path

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from posekit._atomic import atomic_path
 from posekit.compare.runner import SceneRecord
 from posekit.compare.scenes import Scene
 from posekit.evaluation import evaluate_oks
@@ -164,8 +165,6 @@ def render_table(report: dict[str, Any]) -> list[Any]:
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     """Save the plot: time per scene against people (log) and AP against noise."""
-    import os
-    import tempfile
 
     import matplotlib
 
@@ -212,19 +211,9 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     fig.suptitle(f"{report['skeleton']}: {report['scenes']} scenes ({cfg['source']}), {maps}",
                  fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png",
-                               dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a plot is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path, suffix=path.suffix or ".png") as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
     return path

@@ -13,10 +13,8 @@ refuses anything that would need arbitrary unpickling.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from posekit._atomic import atomic_path
 from posekit._version import __version__
 from posekit.errors import PosekitError
 from posekit.network.config import NetworkConfig, Preprocess
@@ -94,15 +93,8 @@ def save_checkpoint(path: str | Path, net: nn.Module, skeleton: Skeleton | str,
         "state_dict": {k: v.detach().to("cpu").clone() for k, v in net.state_dict().items()},
         "extra": extra,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(data, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
