@@ -19,13 +19,14 @@ The PAF line integral of paper eq. 17-18, sampled as OpenPose does. For candidat
   (|d| < 1e-6) are never accepted.
 
 All limbs are scored at once: the candidate pairs of every limb are one set of arrays
-(N pairs, each with its limb). Most wrong pairs are rejected before all their samples
-are read, exactly (the result is the same as reading them all): a pair may fail only
+(N pairs, each with its limb; built and read in blocks, as small temporaries
+are much faster). Most wrong pairs are rejected before all their samples are read,
+exactly (the result is the same as reading them all): a pair may fail only
 ``n - floor(min_above * n) - 1`` samples (none for n <= 20), so it is rejected as soon
 as more of its samples are known to fail. Known first are its two end samples, read
 once per candidate and limb (a pair's end samples sit on its candidates); then a few
-interior probes, read as an upper bound of the PAF's length around them (a table per
-limb, one lookup each), then exactly.
+interior probes, first from their map cell alone (a table per limb of the cells where
+the PAF is too short for any sample to pass), then read exactly.
 """
 
 from __future__ import annotations
@@ -45,21 +46,25 @@ __all__ = ["LimbScoring", "sample_counts", "score_limb", "score_limbs"]
 
 Interpolation = Literal["bilinear", "cubic", "nearest"]
 
-# shortcuts (exact): the end samples, then passes of interior probes read as upper bounds,
-# then exactly; a pass runs while at least PROBE_MIN_PAIRS pairs are left
+# shortcuts (exact): the end samples, then passes of interior probes judged by their map
+# cell, then read exactly; a cell pass runs while at least PROBE_MIN_PAIRS pairs are left,
+# an exact one (which costs about what reading all samples does) while EXACT_MIN_PAIRS are
 END_SAMPLES = True
 BOUND_PROBES = (3, 12)  # probes per pass
 EXACT_PROBES = (6,)
 PROBE_MIN_PAIRS = 32
-# samples read at once (bounds the (T, T, READ_BLOCK) temporaries)
-READ_BLOCK = 8192
+EXACT_MIN_PAIRS = 1024
+# pairs (or probes of pairs) handled at once, and samples read at once (the reads make
+# (T, T, READ_BLOCK) temporaries): small temporaries are much faster
+BLOCK = 8192
+READ_BLOCK = 2048
 
 # largest sum of |weights| of the cubic kernel (a = -0.75) along one axis, at t = 0.5
 _CUBIC_GAIN = 1.375
 # the last sample, a + (b - a), can differ from b by rounding: an end sample read at b
 # counts as failed only when this far below the threshold
 _END_MARGIN = 1e-9
-# the bound table is computed in the maps' precision (float32): widened by this factor
+# the cell table is computed in the maps' precision (float32): bounds widened by this
 _BOUND_MARGIN = 1.0 + 1e-5
 
 
@@ -121,34 +126,30 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     """Accepted pairs and scores of limbs ``limb_index`` (L, 2) between candidates
     ``points[k]`` (n_k, 2), limb l's field in ``channels[l]`` (module docstring)."""
     limb_index = np.asarray(limb_index, dtype=np.intp).reshape(-1, 2)
+    threshold = rule.sample_threshold
     field = _Field(np.asarray(pafs), np.asarray(channels, dtype=np.intp).reshape(-1, 2),
-                   scale, interpolation)
+                   scale, interpolation, threshold)
     counts = np.array([len(p) for p in points], dtype=np.intp)
     xy = np.concatenate([np.zeros((0, 2)), *points])
     # per limb and side: the row of its first candidate in ``xy``, and how many
     sides = [((np.cumsum(counts) - counts)[k], counts[k]) for k in limb_index.T]
-    limb, ii, jj = _all_pairs(sides[0][1], sides[1][1])
-    start = xy[sides[0][0][limb] + ii]
-    vec = xy[sides[1][0][limb] + jj] - start
-    norm = np.hypot(vec[:, 0], vec[:, 1])
-    n = sample_counts(vec[:, 0], vec[:, 1], rule)
-    # accepted needs more than min_above * n samples above the threshold: at most
-    # ``allowed`` = n - floor(min_above * n) - 1 of them may fail
-    allowed = n - np.floor(rule.min_above * n).astype(np.intp) - 1
-    where = np.flatnonzero((norm > 1e-6) & (allowed >= 0))
-    pairs = _Pairs.of(limb, start, vec, norm, n, allowed, where)
-    threshold = rule.sample_threshold
-    if END_SAMPLES and len(pairs) >= PROBE_MIN_PAIRS:
-        pairs.num[:, 3] = _end_fails(field, xy, sides, pairs, ii, jj, threshold - _END_MARGIN)
-        pairs = pairs.take(pairs.failed <= pairs.allowed)
-    stages = [(count, field.along) for count in EXACT_PROBES]
-    if interpolation != "nearest":  # (reading the nearest pixel costs what a bound does)
-        stages[:0] = [(count, field.bound) for count in BOUND_PROBES]
-    for count, read in stages:
-        if len(pairs) < PROBE_MIN_PAIRS:  # too few to pay for a pass
-            break
-        index = _probe_index(count, rule.max_samples)[pairs.n]  # (N, count); 0: unused
-        fails = ((read(pairs, index) <= threshold) & (index > 0)).sum(axis=1)
+    sizes = sides[0][1] * sides[1][1]  # pairs per limb
+    ends = None
+    if END_SAMPLES and sizes.sum() >= PROBE_MIN_PAIRS:
+        ends = _end_reads(field, xy, sides)
+    pairs = _Pairs.concatenate([_candidate_pairs(xy, sides, lo, hi, rule, ends)
+                                for lo, hi in _runs(sizes, BLOCK)])
+    stages = [(count, field.fail, EXACT_MIN_PAIRS) for count in EXACT_PROBES]
+    if interpolation != "nearest":  # (reading the nearest pixel costs what a cell does)
+        stages[:0] = [(count, field.surely_fail, PROBE_MIN_PAIRS) for count in BOUND_PROBES]
+    for count, fail, enough in stages:
+        if len(pairs) < enough:  # too few to pay for a pass
+            continue
+        index = _probe_index(count, rule.max_samples)[:, pairs.n]  # (count, N); 0: unused
+        step = max(BLOCK // count, 1)
+        fails = np.concatenate([(fail(pairs.part(k, k + step), index[:, k:k + step])
+                                 & (index[:, k:k + step] > 0)).sum(axis=0)
+                                for k in range(0, len(pairs), step)])
         pairs = pairs.take(pairs.failed + fails <= pairs.allowed)
     pid = np.repeat(np.arange(len(pairs)), pairs.n)
     index = np.arange(len(pid)) - (np.cumsum(pairs.n) - pairs.n)[pid]
@@ -157,20 +158,54 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     above = np.bincount(pid, weights=dots > threshold, minlength=len(pairs))
     score = total / np.maximum(pairs.n, 1)
     if rule.prior is not None:
-        score += np.minimum(rule.prior * image_height / norm[pairs.where] - 1.0, 0.0)
+        score += np.minimum(rule.prior * image_height / pairs.geo[6] - 1.0, 0.0)
     ok = (above >= pairs.n - pairs.allowed) & (score > rule.min_score)
-    where, score = pairs.where[ok], score[ok]
-    bounds = np.searchsorted(limb[where], np.arange(len(limb_index) + 1))
-    found = np.column_stack([ii[where], jj[where]]).astype(np.intp)
+    score, (limb, i, j) = score[ok], pairs.num[[0, 4, 5]][:, ok]
+    bounds = np.searchsorted(limb, np.arange(len(limb_index) + 1))
+    found = np.column_stack([i, j])
     return (tuple(found[bounds[l]:bounds[l + 1]] for l in range(len(limb_index))),
             tuple(score[bounds[l]:bounds[l + 1]] for l in range(len(limb_index))))
 
 
-def _all_pairs(na: np.ndarray, nb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(limb, i, j) of every pair of candidates of every limb, limb by limb, i then j."""
-    limb, r = _ranges(na * nb)
-    i, j = np.divmod(r, nb[limb])
-    return limb, i, j
+def _candidate_pairs(xy: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]], lo: int,
+                     hi: int, rule: LimbScoring,
+                     ends: tuple[np.ndarray, ...] | None) -> _Pairs:
+    """Every pair of candidates of limbs ``lo`` to ``hi`` (excluded) that may be accepted
+    as far as its sample count and its end samples (``ends``, see :func:`_end_reads`)
+    tell."""
+    (first_a, count_a), (first_b, count_b) = sides
+    limb, r = _ranges(count_a[lo:hi] * count_b[lo:hi])
+    limb += lo
+    i, j = np.divmod(r, count_b[limb])
+    start = xy[first_a[limb] + i]
+    dx, dy = (xy[first_b[limb] + j] - start).T
+    norm = np.hypot(dx, dy)
+    n = sample_counts(dx, dy, rule)
+    # accepted needs more than min_above * n samples above the threshold: at most
+    # ``allowed`` = n - floor(min_above * n) - 1 of them may fail
+    allowed = n - np.floor(rule.min_above * n).astype(np.intp) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # (coinciding candidates)
+        ux, uy = dx / norm, dy / norm
+    failed = np.zeros(len(limb), dtype=np.intp)
+    if ends is not None:
+        vx, vy, offset = ends
+        for side, index in ((0, i), (1, j)):  # each end sample that fails
+            at = offset[side * len(count_a) + limb] + index
+            failed += vx[at] * ux + vy[at] * uy <= rule.sample_threshold - _END_MARGIN
+    w = np.flatnonzero((norm > 1e-6) & (failed <= allowed))
+    return _Pairs(np.stack([start[w, 0], start[w, 1], dx[w], dy[w], ux[w], uy[w], norm[w]]),
+                  np.stack([limb[w], n[w], allowed[w], failed[w], i[w], j[w]]))
+
+
+def _end_reads(field: _Field, xy: np.ndarray,
+               sides: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """The field of each limb at every candidate of each of its sides, all in one read:
+    (vx, vy) and where the rows of limb l's side s start (at ``s * L + l``)."""
+    counts = np.concatenate([sides[0][1], sides[1][1]])  # limb by limb, first side first
+    owner, k = _ranges(counts)
+    rows = np.concatenate([sides[0][0], sides[1][0]])[owner] + k
+    vx, vy = field.read(xy[rows, 0], xy[rows, 1], owner % len(sides[0][1]))
+    return vx, vy, np.cumsum(counts) - counts
 
 
 def _ranges(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,32 +214,25 @@ def _ranges(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, np.arange(len(owner)) - (np.cumsum(sizes) - sizes)[owner]
 
 
-def _end_fails(field: _Field, xy: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]],
-               pairs: _Pairs, ii: np.ndarray, jj: np.ndarray, below: float) -> np.ndarray:
-    """How many of each pair's two end samples read at most ``below``: the field of the
-    pair's limb is read once at every candidate of each limb and side (one read for all).
-    """
-    (first_a, count_a), (first_b, count_b) = sides
-    limb, k = _ranges(np.concatenate([count_a, count_b]))
-    rows = np.concatenate([first_a, first_b])[limb] + k
-    L = len(count_a)
-    vx, vy = field.read(xy[rows, 0], xy[rows, 1], limb % L)
-    # where each limb's and side's candidates start among the rows read
-    offset = np.cumsum(np.concatenate([count_a, count_b])) - np.concatenate([count_a, count_b])
-    fails = np.zeros(len(pairs), dtype=np.intp)
-    for side, index in enumerate((ii, jj)):
-        at = offset[side * L + pairs.limb] + index[pairs.where]
-        fails += vx[at] * pairs.geo[:, 4] + vy[at] * pairs.geo[:, 5] <= below
-    return fails
+def _runs(sizes: np.ndarray, block: int) -> list[tuple[int, int]]:
+    """Consecutive runs (lo, hi) of items of ``sizes`` adding up to about ``block``."""
+    bounds, total = [0], 0
+    for k, size in enumerate(sizes.tolist()):
+        if total and total + size > block:
+            bounds.append(k)
+            total = 0
+        total += size
+    bounds.append(len(sizes))
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 @functools.lru_cache(maxsize=64)
 def _probe_index(count: int, max_samples: int) -> np.ndarray:
-    """(max_samples + 1, count) indices of ``count`` probes evenly spread over the
-    interior samples of a pair of n samples (row n), 0 where there are fewer."""
-    n = np.arange(max_samples + 1)[:, None]
+    """(count, max_samples + 1) indices of ``count`` probes evenly spread over the
+    interior samples of a pair of n samples (column n), 0 where there are fewer."""
+    n = np.arange(max_samples + 1)[None, :]
     used = np.clip(n - 2, 0, count)
-    k = np.arange(1, count + 1)[None, :]
+    k = np.arange(1, count + 1)[:, None]
     index = np.floor(k * (n - 1) / (used + 1) + 0.5).astype(np.intp)
     out = np.where(k <= used, index, 0)
     out.flags.writeable = False
@@ -221,79 +249,79 @@ def _points(candidates: np.ndarray) -> np.ndarray:
 
 class _Pairs:
     """Candidate pairs still in play, of any limbs, as two tables (one gather keeps a
-    subset): ``geo`` (N, 6) float64 start x, y, vector x, y and unit vector x, y;
-    ``num`` (N, 5) intp limb, samples, failures allowed, failures known, and index among
-    all pairs."""
+    subset): ``geo`` (7, N) float64 start x, y, vector x, y, unit vector x, y and
+    length; ``num`` (6, N) intp limb, samples, failures allowed, failures known, and
+    the two candidates."""
 
     def __init__(self, geo: np.ndarray, num: np.ndarray) -> None:
         self.geo, self.num = geo, num
 
-    @classmethod
-    def of(cls, limb: np.ndarray, start: np.ndarray, vec: np.ndarray, norm: np.ndarray,
-           n: np.ndarray, allowed: np.ndarray, where: np.ndarray) -> _Pairs:
-        geo = np.empty((len(where), 6))
-        geo[:, :2], geo[:, 2:4] = start[where], vec[where]
-        geo[:, 4:] = geo[:, 2:4] / norm[where, None]
-        num = np.zeros((len(where), 5), dtype=np.intp)
-        num[:, 0], num[:, 1], num[:, 2], num[:, 4] = limb[where], n[where], allowed[where], where
-        return cls(geo, num)
-
     def __len__(self) -> int:
-        return len(self.num)
+        return self.num.shape[1]
 
-    limb = property(lambda self: self.num[:, 0])
-    n = property(lambda self: self.num[:, 1])
-    allowed = property(lambda self: self.num[:, 2])
-    failed = property(lambda self: self.num[:, 3])
-    where = property(lambda self: self.num[:, 4])
+    limb = property(lambda self: self.num[0])
+    n = property(lambda self: self.num[1])
+    allowed = property(lambda self: self.num[2])
+    failed = property(lambda self: self.num[3])
+
+    @staticmethod
+    def concatenate(parts: list[_Pairs]) -> _Pairs:
+        return _Pairs(np.concatenate([np.zeros((7, 0))] + [p.geo for p in parts], axis=1),
+                      np.concatenate([np.zeros((6, 0), dtype=np.intp)]
+                                     + [p.num for p in parts], axis=1))
 
     def take(self, keep: np.ndarray) -> _Pairs:
-        return _Pairs(self.geo[keep], self.num[keep])
+        return _Pairs(self.geo[:, keep], self.num[:, keep])
 
-    def points(self, index: np.ndarray,
-               pid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Image coordinates of samples ``index`` of pairs ``pid`` (the same shape), or
-        of every pair (``index`` (N, S)); and the limbs."""
-        if pid is None:
-            geo, n, limb = self.geo.T[:, :, None], self.n[:, None], self.limb[:, None]
-        else:
-            geo, n, limb = self.geo[pid].T, self.n[pid], self.limb[pid]
+    def part(self, start: int, stop: int) -> _Pairs:
+        return _Pairs(self.geo[:, start:stop], self.num[:, start:stop])
+
+    def samples(self, index: np.ndarray, pid: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Samples ``index`` of pairs ``pid`` (the same shape), or of every pair (``index``
+        (S, N)): image coordinates x and y, limbs, and (2, ...) unit vectors."""
+        geo, n, limb = (self.geo, self.n, self.limb) if pid is None else (
+            self.geo[:, pid], self.n[pid], self.limb[pid])
         t = index / (n - 1)
-        return geo[0] + t * geo[2], geo[1] + t * geo[3], limb
+        return geo[0] + t * geo[2], geo[1] + t * geo[3], limb, geo[4:6]
 
 
 class _Field:
     """The PAFs (h, w, 2L) of limbs with (x, y) channels ``channels`` (L, 2), read at image
-    points."""
+    points, and the rule's sample threshold."""
 
     def __init__(self, pafs: np.ndarray, channels: np.ndarray, scale: tuple[float, float],
-                 interpolation: Interpolation) -> None:
+                 interpolation: Interpolation, threshold: float) -> None:
         if interpolation not in ("bilinear", "cubic", "nearest"):
             raise PosekitError(f"unknown PAF interpolation {interpolation!r}; "
                                "use 'bilinear', 'cubic' or 'nearest'")
         self.h, self.w, self.depth = pafs.shape
         self.pafs, self.flat = pafs, pafs.reshape(-1)
         self.cx, self.cy = channels[:, 0], channels[:, 1]
-        self.scale, self.interpolation = scale, interpolation
+        self.scale, self.interpolation, self.threshold = scale, interpolation, threshold
 
     @cached_property
-    def table(self) -> np.ndarray:
-        """(h * w * L,) upper bound of each limb's PAF length wherever a sample in a map
-        cell can read (cubic and bilinear reading), cell by cell."""
-        fx, fy = self.pafs[..., self.cx], self.pafs[..., self.cy]
-        # the taps of a sample in cell floor(u) are floor(u) - 1 .. floor(u) + 2 (at most;
-        # borders repeated)
-        h, w = self.h, self.w
-        wide = np.pad(np.sqrt(fx * fx + fy * fy), ((1, 2), (1, 2), (0, 0)), mode="edge")
-        rows = np.maximum(np.maximum(wide[:h], wide[1:h + 1]), np.maximum(wide[2:h + 2],
-                                                                          wide[3:h + 3]))
-        length = np.maximum(np.maximum(rows[:, :w], rows[:, 1:w + 1]),
-                            np.maximum(rows[:, 2:w + 2], rows[:, 3:w + 3]))
+    def passable(self) -> np.ndarray:
+        """(h * w * L,) bool, cell by cell: may a sample of the limb in this map cell read
+        (PAF . unit vector) > threshold? (Cubic and bilinear reading.)"""
+        if self.threshold < 0:
+            return np.ones(self.h * self.w * len(self.cx), dtype=bool)
         # |interpolated vector| <= gain * the longest vector among the taps (widened for
         # the float32 rounding)
         gain = _CUBIC_GAIN ** 2 if self.interpolation == "cubic" else 1.0
-        length *= gain * _BOUND_MARGIN
-        return length.reshape(-1)
+        fx, fy = self.pafs[..., self.cx], self.pafs[..., self.cy]
+        hot = fx * fx + fy * fy > (self.threshold / (gain * _BOUND_MARGIN)) ** 2  # (h, w, L)
+        # the taps of a sample in cell i are i - 1 .. i + 2 along each axis (at most;
+        # borders repeated): rows, then columns
+        near = hot.copy()
+        near[1:] |= hot[:-1]
+        near[:-1] |= hot[1:]
+        near[:-2] |= hot[2:]
+        hot = near.copy()
+        hot[:, 1:] |= near[:, :-1]
+        hot[:, :-1] |= near[:, 1:]
+        hot[:, :-2] |= near[:, 2:]
+        return hot.reshape(-1)
 
     def _cells(self, x: np.ndarray, y: np.ndarray, offset: float) -> np.ndarray:
         """Flat map pixel of points ``x, y``: the nearest (offset 0.5) or below (0)."""
@@ -301,24 +329,28 @@ class _Field:
         row = np.clip(np.floor(to_map(y, self.scale[1]) + offset), 0, self.h - 1)
         return row.astype(np.intp) * self.w + col.astype(np.intp)
 
-    def bound(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
-        """Upper bound of (PAF . unit vector) at samples ``index`` (N, S) of each pair."""
-        x, y, limb = pairs.points(index)
-        return self.table[self._cells(x, y, 0.0) * len(self.cx) + limb]
+    def surely_fail(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
+        """Whether the samples ``index`` (S, N) of each pair surely read (PAF . unit
+        vector) <= threshold, from their map cells alone."""
+        x, y, limb, _ = pairs.samples(index)
+        return ~self.passable[self._cells(x, y, 0.0) * len(self.cx) + limb]
+
+    def fail(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
+        """Whether the samples ``index`` (S, N) of each pair read <= threshold."""
+        return self.along(pairs, index) <= self.threshold
 
     def along(self, pairs: _Pairs, index: np.ndarray, pid: np.ndarray | None = None,
               ) -> np.ndarray:
         """PAF . unit vector at samples ``index`` of the pairs ``pid`` (default: all)."""
-        x, y, limb = pairs.points(index, pid)
+        x, y, limb, unit = pairs.samples(index, pid)
         vx, vy = self.read(x, y, limb)
-        unit = pairs.geo[:, 4:].T[:, :, None] if pid is None else pairs.geo[pid, 4:].T
         return vx * unit[0] + vy * unit[1]
 
     def read(self, x: np.ndarray, y: np.ndarray,
              limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The PAF (vx, vy) of limbs ``limb`` at image points ``x, y`` (broadcast together).
 
-        Read in blocks of READ_BLOCK points (small temporaries are much faster here).
+        Read in blocks of READ_BLOCK points (module docstring).
         """
         x, y, limb = np.broadcast_arrays(x, y, limb)
         shape = x.shape

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import posekit.decode.patch as patch
 from posekit.decode.peaks import find_peaks, local_maxima
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
@@ -98,6 +99,19 @@ def test_fast_path_agrees_with_full_upsample(coco18, size):
         for p in ref[k]:
             assert nearest(fast[k], p[:2]) <= 1.0
         np.testing.assert_allclose(np.sort(fast[k][:, 2]), np.sort(ref[k][:, 2]), atol=1e-3)
+
+
+def test_patch_blocks_change_nothing(monkeypatch, coco18):
+    """The patch path in the smallest blocks (one channel, then one seed, at a time; the
+    patches of one part overlap across blocks) finds exactly the same peaks."""
+    rng = np.random.default_rng(9)
+    kp = random_keypoints(rng, 6, IMAGE)
+    heat = confidence_maps(kp, coco18, IMAGE, stride=8)[..., :18]
+    whole = find_peaks(heat, image_size=IMAGE)
+    monkeypatch.setattr(patch, "BLOCK_BYTES", 1)
+    for a, b in zip(whole, find_peaks(heat, image_size=IMAGE), strict=True):
+        assert len(a) >= 6
+        np.testing.assert_array_equal(a, b)
 
 
 def test_coarse_path_recovers_keypoints(coco18):
