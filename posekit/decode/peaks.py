@@ -87,7 +87,36 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
         found = _dense(upsample_maps(heat, size, scale, kernel), threshold, how)
     else:
         found = patch_peaks(heat, threshold, size, scale, kernel, how)
+    if upsample != "none" and max(scale) > 1:
+        found = _drop_border_echoes(*found, heat.shape[:2], scale)
     return _split(*found, heat.shape[2], max_peaks)
+
+
+def _drop_border_echoes(channel: np.ndarray, xys: np.ndarray, map_shape: tuple[int, int],
+                        scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Drop edge maxima that only echo a stronger peak of the same channel nearby.
+
+    Between the outermost map-pixel centres and the image edge the upsampled maps hold no
+    data of their own (the border is replicated), so a Gaussian just inside the last
+    pixel centre leaves a flat shoulder that reads as a second maximum on the edge. Such
+    a border peak is dropped when a stronger peak of its channel lies within 1.5 map
+    pixels.
+    """
+    h, w = map_shape
+    sx, sy = scale
+    x, y = xys[:, 0], xys[:, 1]
+    border = ((x < 0.5 * sx - 0.5) | (x > (w - 0.5) * sx - 0.5)
+              | (y < 0.5 * sy - 0.5) | (y > (h - 0.5) * sy - 0.5))
+    if not border.any():
+        return channel, xys
+    keep = np.ones(len(xys), dtype=bool)
+    reach = 1.5 * max(sx, sy)
+    for i in np.flatnonzero(border):
+        same = channel == channel[i]
+        near = np.hypot(x[same] - x[i], y[same] - y[i]) <= reach
+        if (xys[same][near, 2] > xys[i, 2]).any():
+            keep[i] = False
+    return channel[keep], xys[keep]
 
 
 def _split(channel: np.ndarray, xys: np.ndarray, num_channels: int,

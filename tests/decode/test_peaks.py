@@ -150,3 +150,19 @@ def test_bad_arguments():
         find_peaks(np.zeros((4, 4, 1)), refine="centroid", refine_radius=-1)
     with pytest.raises(PosekitError, match="refine mode"):
         find_peaks(np.zeros((4, 4, 1)), refine="gaussian")
+
+
+@pytest.mark.parametrize("x", [631.6, 634.0, 636.0, 639.0, 0.5, 3.0, 6.0])
+def test_a_part_near_the_image_edge_gives_one_peak(x):
+    """No echo peak on the edge; position within one map pixel there (no data beyond)."""
+    import posekit
+    from posekit.decode import build_candidates
+    from posekit.targets import render_targets
+
+    sk = posekit.load_skeleton("coco18")
+    kp = np.zeros((1, sk.num_keypoints, 3))
+    kp[0, 0] = [x, 200.0, 2]
+    t = render_targets(kp, sk, (640, 480))
+    peaks = build_candidates(t.heatmaps, t.pafs, sk, image_size=(640, 480)).peaks[0]
+    assert len(peaks) == 1
+    assert abs(peaks[0, 0] - x) < 8.0 and abs(peaks[0, 1] - 200.0) < 1.0
