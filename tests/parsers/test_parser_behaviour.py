@@ -7,13 +7,13 @@ import sys
 
 import numpy as np
 import pytest
-from tests.parsers.graph_strategies import COCO18, crowd_graph
 
 import posekit
 from posekit.decode.graph import CandidateGraph
 from posekit.parsers import get_parser
 from posekit.parsers.base import ObjectiveWeights, PostRules, objective, validate_assignment
 from posekit.skeleton import Skeleton
+from tests.parsers.graph_strategies import COCO18, crowd_graph
 
 # a chain a-b-c-d whose limbs are listed out of order: (a, b), (c, d), then (b, c)
 CHAIN = Skeleton(name="chain4", keypoints=("a", "b", "c", "d"),

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from posekit.decode.graph import CandidateGraph
+from posekit.parsers import get_parser
+from posekit.parsers.base import objective, validate_assignment
+from posekit.skeleton import Skeleton
 from tests.parsers.graph_strategies import (
     COCO18,
     TOY,
@@ -12,13 +19,6 @@ from tests.parsers.graph_strategies import (
     random_graph,
     random_graphs,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from posekit.decode.graph import CandidateGraph
-from posekit.parsers import get_parser
-from posekit.parsers.base import objective, validate_assignment
-from posekit.skeleton import Skeleton
 
 PARSERS = ("greedy", "hungarian", "tree-ilp", "full-ilp")
 TREE_ONLY = {"hungarian", "tree-ilp"}  # parsers that never use redundant limbs
