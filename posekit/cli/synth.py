@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", help="Image format: png or jpg.")] = "png",
         occluders: Annotated[float, typer.Option(
             "--occluders", help="Occluding objects per person, on average.")] = 0.3,
+        overlap: Annotated[float, typer.Option(
+            "--overlap", help="Largest box IoU between two people (0 = never touch).")] = 0.3,
+        background: Annotated[str, typer.Option(
+            "--background", help="varied (gradients, noise, stripes, shapes) or plain.")
+        ] = "varied",
         force: Annotated[bool, typer.Option(
             "--force", help="Write into an existing non-empty folder.")] = False,
     ) -> None:
@@ -41,7 +46,8 @@ def register(app: typer.Typer) -> None:
 
         sk = load_skeleton(skeleton)
         spec = SynthSpec(images=images, people=parse_people(people), size=parse_size(size),
-                         seed=seed, fmt=fmt.lower().lstrip("."), occluders=occluders)
+                         seed=seed, fmt=fmt.lower().lstrip("."), occluders=occluders,
+                         overlap=overlap, background=background)
         prepare_out(out, force)
         out_console = console()
         with progress_bar(True) as bar:

@@ -31,56 +31,61 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option(
             "--resume", help="Continue the run in --out from its last checkpoint.")] = False,
         val_data: Annotated[Path | None, _opt(
-            "--val-data", help="Validation dataset [default: hold out 10% of --data].",
+            "--val-data", help="Validation dataset (default: hold out 10% of --data).",
             panel=_DATA)] = None,
-        epochs: Annotated[int | None, _opt("--epochs", help="Epochs [default: 10].",
+        images: Annotated[Path | None, _opt(
+            "--images", help="Image folder of --data (default: images/ beside the "
+            "annotations).", panel=_DATA)] = None,
+        val_images: Annotated[Path | None, _opt(
+            "--val-images", help="Image folder of --val-data.", panel=_DATA)] = None,
+        epochs: Annotated[int | None, _opt("--epochs", help="Epochs (default: 10).",
                                            panel=_OPT)] = None,
         batch_size: Annotated[int | None, _opt(
-            "--batch-size", help="Images per step and process [default: 8].", panel=_OPT)] = None,
-        lr: Annotated[float | None, _opt("--lr", help="Peak Adam learning rate [default: 1e-3].",
+            "--batch-size", help="Images per step and process (default: 8).", panel=_OPT)] = None,
+        lr: Annotated[float | None, _opt("--lr", help="Peak Adam learning rate (default: 1e-3).",
                                          panel=_OPT)] = None,
         schedule: Annotated[str | None, _opt(
-            "--schedule", help="cosine | step | constant, after warm-up [default: cosine].",
+            "--schedule", help="cosine | step | constant, after warm-up (default: cosine).",
             panel=_OPT)] = None,
         input_size: Annotated[int | None, _opt(
             "--input-size", help="Square training crop in pixels, multiple of 8 "
-            "[default: 256].", panel=_DATA)] = None,
+            "(default: 256).", panel=_DATA)] = None,
         sigma: Annotated[float | None, _opt(
-            "--sigma", help="Confidence-map sigma in input pixels [default: 7].",
+            "--sigma", help="Confidence-map sigma in input pixels (default: 7).",
             panel=_DATA)] = None,
         no_augment: Annotated[bool, typer.Option(
             "--no-augment", help="No scale/rotation/crop/flip augmentation.",
             rich_help_panel=_DATA)] = False,
-        backbone: Annotated[str | None, _opt("--backbone", help="vgg19 | light [default: light].",
+        backbone: Annotated[str | None, _opt("--backbone", help="vgg19 | light (default: light).",
                                              panel=_ARCH)] = None,
-        paf_stages: Annotated[int | None, _opt("--paf-stages", help="PAF stages [default: 2].",
+        paf_stages: Annotated[int | None, _opt("--paf-stages", help="PAF stages (default: 2).",
                                                panel=_ARCH)] = None,
         cm_stages: Annotated[int | None, _opt(
-            "--cm-stages", help="Confidence-map stages [default: 1].", panel=_ARCH)] = None,
-        block: Annotated[str | None, _opt("--block", help="3x3 | 7x7 [default: 3x3].",
+            "--cm-stages", help="Confidence-map stages (default: 1).", panel=_ARCH)] = None,
+        block: Annotated[str | None, _opt("--block", help="3x3 | 7x7 (default: 3x3).",
                                           panel=_ARCH)] = None,
         order: Annotated[str | None, _opt("--order", help="paf-first | cm-first "
-                                          "[default: paf-first].", panel=_ARCH)] = None,
+                                          "(default: paf-first).", panel=_ARCH)] = None,
         width: Annotated[int | None, _opt("--width", help="Channels per stage conv "
-                                          "[default: 64].", panel=_ARCH)] = None,
+                                          "(default: 64).", panel=_ARCH)] = None,
         workers: Annotated[int | None, _opt(
-            "--workers", help="Data-loading processes [default: 0].", panel=_RUN)] = None,
-        device: Annotated[str | None, _opt("--device", help="auto | cpu | cuda [default: auto].",
+            "--workers", help="Data-loading processes (default: 0).", panel=_RUN)] = None,
+        device: Annotated[str | None, _opt("--device", help="auto | cpu | cuda (default: auto).",
                                            panel=_RUN)] = None,
         amp: Annotated[bool | None, _opt("--amp/--no-amp", help="bf16 autocast on CUDA.",
                                          panel=_RUN)] = None,
-        seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 0].",
+        seed: Annotated[int | None, _opt("--seed", help="Random seed (default: 0).",
                                          panel=_RUN)] = None,
         parser: Annotated[str | None, _opt(
-            "--parser", help="Parser for validation AP [default: greedy].", panel=_RUN)] = None,
+            "--parser", help="Parser for validation AP (default: greedy).", panel=_RUN)] = None,
         save_every: Annotated[int | None, _opt(
-            "--save-every", help="Also checkpoint every N steps [default: each epoch].",
+            "--save-every", help="Also checkpoint every N steps (default: each epoch).",
             panel=_RUN)] = None,
         time_limit: Annotated[float | None, _opt(
             "--time-limit", help="Stop with a checkpoint after this many minutes.",
             panel=_RUN)] = None,
         threads: Annotated[int | None, _opt(
-            "--threads", help="CPU threads per process [default: cores / processes].",
+            "--threads", help="CPU threads per process (default: cores / processes).",
             panel=_RUN)] = None,
         max_val_images: Annotated[int | None, _opt(
             "--max-val-images", help="Validate on at most N images.", panel=_RUN)] = None,
@@ -97,6 +102,8 @@ def register(app: typer.Typer) -> None:
         sk_name = str(Path(skeleton).resolve()) if skeleton.lower().endswith(".toml") else skeleton
         options = {
             "data": str(data.resolve()), "val_data": str(val_data.resolve()) if val_data else None,
+            "images": str(images.resolve()) if images else None,
+            "val_images": str(val_images.resolve()) if val_images else None,
             "epochs": epochs, "batch_size": batch_size, "lr": lr, "schedule": schedule,
             "input_size": input_size, "sigma": sigma, "backbone": backbone,
             "paf_stages": paf_stages, "cm_stages": cm_stages, "block": block, "order": order,

@@ -174,15 +174,14 @@ class PoseEstimator:
 
         if not images:
             return []
-        per_scale = [self._forward(images, s) for s in self.scales]
-        out = []
-        for i in range(len(images)):
-            pafs = [ps[i][0] for ps in per_scale]
-            heats = [ps[i][1] for ps in per_scale]
-            size = max((h.shape[-2:] for h in heats), key=lambda hw: hw[0] * hw[1])
-            paf = _average(pafs, size)
-            heat = _average(heats, size)
-            out.append(maps_to_numpy(paf, heat))
+        with torch.inference_mode():
+            per_scale = [self._forward(images, s) for s in self.scales]
+            out = []
+            for i in range(len(images)):
+                pafs = [ps[i][0] for ps in per_scale]
+                heats = [ps[i][1] for ps in per_scale]
+                size = max((h.shape[-2:] for h in heats), key=lambda hw: hw[0] * hw[1])
+                out.append(maps_to_numpy(_average(pafs, size), _average(heats, size)))
         return out
 
     def people_from_maps(self, heatmaps: np.ndarray, pafs: np.ndarray,
@@ -232,7 +231,7 @@ class PoseEstimator:
         x = torch.from_numpy(batch)
         if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
-        with torch.inference_mode(), autocast(self.device):
+        with autocast(self.device):
             pafs, heats = self.net(self.preprocess.normalize(x))
         s = self.stride
         return [(pafs[b, :, : h // s, : w // s], heats[b, :, : h // s, : w // s])

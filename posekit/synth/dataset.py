@@ -8,9 +8,7 @@ annotations carry each person's keypoints (P, K, 3), the box and area of its vis
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from posekit._atomic import atomic_path
 from posekit._version import __version__
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
-from posekit.synth.render import Scene, synth_scene
+from posekit.synth.render import BACKGROUNDS, Scene, synth_scene
 
 __all__ = ["SynthSpec", "write_synth_dataset", "synth_image", "parse_people", "parse_size",
            "prepare_out", "IMAGE_FORMATS"]
@@ -41,6 +40,8 @@ class SynthSpec:
     fmt: str = "png"
     occluders: float = 0.3
     scale_range: tuple[float, float] = (0.35, 0.8)
+    overlap: float = 0.3
+    background: str = "varied"
 
     def __post_init__(self) -> None:
         if self.images < 1:
@@ -51,6 +52,13 @@ class SynthSpec:
         if min(self.size) < 16 or max(self.size) > 4096:
             raise PosekitError(f"--size must be between 16 and 4096 pixels a side, got "
                                f"{self.size[0]}x{self.size[1]}")
+        if not 0 <= self.overlap <= 1:
+            raise PosekitError(f"--overlap must be in [0, 1], got {self.overlap}")
+        if self.occluders < 0:
+            raise PosekitError(f"--occluders must be >= 0, got {self.occluders}")
+        if self.background not in BACKGROUNDS:
+            raise PosekitError(f"--background must be one of {', '.join(BACKGROUNDS)}, got "
+                               f"{self.background!r}")
         if self.fmt not in IMAGE_FORMATS:
             raise PosekitError(f"--format must be one of {', '.join(IMAGE_FORMATS)}, got "
                                f"{self.fmt!r}")
@@ -87,7 +95,8 @@ def synth_image(skeleton: Skeleton, spec: SynthSpec, index: int) -> Scene:
     rng = np.random.default_rng([spec.seed, index])
     people = int(rng.integers(spec.people[0], spec.people[1] + 1))
     return synth_scene(skeleton, rng, spec.size, people, occluders=spec.occluders,
-                       scale_range=spec.scale_range)
+                       background=spec.background, scale_range=spec.scale_range,
+                       overlap=spec.overlap)
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -107,17 +116,11 @@ def prepare_out(out: Path, force: bool) -> None:
 
 
 def _save_image(path: Path, pixels: np.ndarray, fmt: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "jpg":
             Image.fromarray(pixels).save(tmp, format="JPEG", quality=92)
         else:
             Image.fromarray(pixels).save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_synth_dataset(out: str | Path, skeleton: Skeleton, spec: SynthSpec, *,
@@ -146,6 +149,7 @@ def write_synth_dataset(out: str | Path, skeleton: Skeleton, spec: SynthSpec, *,
             progress(i + 1)
     info = {"description": f"posekit synth: {skeleton.name}", "version": __version__,
             "skeleton": skeleton.name, "layout_hash": skeleton.layout_hash,
-            "seed": spec.seed, "people": list(spec.people), "size": list(spec.size)}
+            "seed": spec.seed, "people": list(spec.people), "size": list(spec.size),
+            "occluders": spec.occluders, "overlap": spec.overlap, "background": spec.background}
     return write_coco_keypoints(out / "annotations.json", skeleton, images, keypoints,
                                 bboxes=boxes, areas=areas, info=info)

@@ -28,8 +28,9 @@ from posekit.skeleton import Skeleton
 from posekit.synth.poses import sample_poses, tree_walk
 
 __all__ = ["Scene", "render_scene", "synth_scene", "person_scale", "BACKGROUND_LABEL",
-           "OCCLUDER_LABEL"]
+           "OCCLUDER_LABEL", "BACKGROUNDS"]
 
+BACKGROUNDS = ("varied", "plain")
 BACKGROUND_LABEL = -1
 OCCLUDER_LABEL = -2
 # capsule radius, as a fraction of the person's rest-pose scale (pixels per rest unit)
@@ -79,27 +80,37 @@ def person_scale(skeleton: Skeleton, keypoints: np.ndarray) -> np.ndarray:
 
 
 def synth_scene(skeleton: Skeleton, rng: np.random.Generator, image_size: tuple[int, int],
-                num_people: int, *, occluders: float = 0.3, **pose_options: float) -> Scene:
-    """Sample people (:func:`sample_poses`, no random occlusion flags) and render them."""
+                num_people: int, *, occluders: float = 0.3, background: str = "varied",
+                **pose_options: float) -> Scene:
+    """Sample people (:func:`sample_poses`, no random occlusion flags) and render them.
+
+    ``pose_options`` go to :func:`sample_poses` (``overlap``, ``truncation``, ...).
+    """
     pose_options.setdefault("occlusion", 0.0)
     keypoints = sample_poses(skeleton, rng, image_size, num_people, **pose_options)
-    return render_scene(skeleton, keypoints, image_size, rng, occluders=occluders)
+    return render_scene(skeleton, keypoints, image_size, rng, occluders=occluders,
+                        background=background)
 
 
 def render_scene(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int, int],
                  rng: np.random.Generator, *, occluders: float = 0.3,
-                 noise: float = 4.0) -> Scene:
+                 background: str = "varied", noise: float = 4.0) -> Scene:
     """Draw ``keypoints`` (P, K, 3) people of ``skeleton`` over a random background.
 
     Args:
         image_size: (W, H) in pixels.
         rng: the only source of randomness.
         occluders: expected number of occluding objects per person (Poisson).
+        background: ``"varied"`` (gradients, colour noise, stripes, shapes) or ``"plain"``
+            (a gradient with colour noise only).
         noise: standard deviation of the per-pixel noise added last (0..255 units).
     """
     W, H = (int(v) for v in image_size)
     if W < 1 or H < 1:
         raise PosekitError(f"image size must be positive, got {W}x{H}")
+    if background not in BACKGROUNDS:
+        raise PosekitError(f"background must be one of {', '.join(BACKGROUNDS)}, "
+                           f"got {background!r}")
     kp = np.array(keypoints, dtype=np.float64, copy=True)
     if kp.ndim != 3 or kp.shape[1:] != (skeleton.num_keypoints, 3):
         raise PosekitError(
@@ -107,7 +118,7 @@ def render_scene(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[in
             f"{skeleton.name!r}, got {kp.shape}"
         )
     P = len(kp)
-    canvas = _background(rng, W, H)
+    canvas = _background(rng, W, H, plain=background == "plain")
     labels = np.full((H, W), BACKGROUND_LABEL, dtype=np.int16)
     light = rng.normal(size=3)
     light[2] = abs(light[2]) + 1.2  # mostly from the viewer's side
@@ -134,7 +145,7 @@ def render_scene(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[in
             kp[p, k, 2] = 2.0 if labels[r, c] == p else 1.0
     masks = labels[None] == np.arange(P, dtype=np.int16)[:, None, None]
     boxes = np.zeros((P, 4))
-    areas = masks.reshape(P, -1).sum(axis=1).astype(np.float64)
+    areas = masks.reshape(P, H * W).sum(axis=1).astype(np.float64)
     for p in np.flatnonzero(areas > 0):
         rows = np.flatnonzero(masks[p].any(axis=1))
         cols = np.flatnonzero(masks[p].any(axis=0))
@@ -354,8 +365,8 @@ def _convex_hull(pts: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- scenery
-def _background(rng: np.random.Generator, W: int, H: int) -> np.ndarray:
-    """(H, W, 3) float32 background: gradient + colour noise + stripes + shapes."""
+def _background(rng: np.random.Generator, W: int, H: int, plain: bool = False) -> np.ndarray:
+    """(H, W, 3) float32 background: gradient + colour noise (+ stripes + shapes)."""
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
     theta = rng.uniform(0, 2 * np.pi)
     ramp = (np.cos(theta) * xs / max(W, 1) + np.sin(theta) * ys / max(H, 1))
@@ -367,6 +378,8 @@ def _background(rng: np.random.Generator, W: int, H: int) -> np.ndarray:
     blobs = rng.normal(0, rng.uniform(10, 45), size=(grid, grid, 3)).astype(np.float32)
     canvas += np.stack([np.asarray(Image.fromarray(blobs[..., c]).resize(
         (W, H), Image.Resampling.BICUBIC)) for c in range(3)], axis=-1)
+    if plain:
+        return canvas.astype(np.float32)
     if rng.random() < 0.4:  # stripes or checks
         freq = rng.uniform(0.03, 0.25)
         phi = rng.uniform(0, np.pi)

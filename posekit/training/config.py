@@ -33,6 +33,8 @@ class TrainConfig:
             annotations file itself.
         out: run folder (checkpoints, metrics, plot).
         val_data: validation dataset; ``None`` = hold out ``val_fraction`` of ``data``.
+        images, val_images: image folders of ``data`` / ``val_data`` when not the
+            ``images/`` folder beside the annotations (e.g. COCO's ``train2017/``).
         epochs, batch_size, lr: optimisation (Adam); ``lr`` is the peak learning rate.
         schedule: ``"cosine"`` (warm-up then cosine decay to 5 %), ``"step"`` (x0.1 at
             2/3 of the run) or ``"constant"`` (after warm-up).
@@ -58,6 +60,8 @@ class TrainConfig:
     data: str
     out: str
     val_data: str | None = None
+    images: str | None = None
+    val_images: str | None = None
     val_fraction: float = 0.1
     epochs: int = 10
     batch_size: int = 8
@@ -90,8 +94,9 @@ class TrainConfig:
         set_ = object.__setattr__
         set_(self, "data", str(self.data))
         set_(self, "out", str(self.out))
-        if self.val_data is not None:
-            set_(self, "val_data", str(self.val_data))
+        for name in ("val_data", "images", "val_images"):
+            if getattr(self, name) is not None:
+                set_(self, name, str(getattr(self, name)))
         if isinstance(self.augment, dict):
             set_(self, "augment", AugmentConfig.from_dict(self.augment))
         positive = ("epochs", "batch_size", "input_size", "paf_stages", "cm_stages", "width")

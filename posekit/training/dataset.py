@@ -60,25 +60,33 @@ class DatasetIndex:
     missing: list[str]  # image files named by the annotations but not found
 
 
-def _find_image(root: Path, file_name: str) -> Path | None:
-    for base in (root / "images", root):
+def _find_image(bases: tuple[Path, ...], file_name: str) -> Path | None:
+    for base in bases:
         candidate = base / file_name
         if candidate.is_file():
             return candidate
     return None
 
 
-def load_dataset(path: str | Path, skeleton: Skeleton, *, warn: bool = True) -> DatasetIndex:
-    """Read a COCO keypoint dataset (folder with ``annotations.json``, or the file itself)."""
+def load_dataset(path: str | Path, skeleton: Skeleton, *, images: str | Path | None = None,
+                 warn: bool = True) -> DatasetIndex:
+    """Read a COCO keypoint dataset (folder with ``annotations.json``, or the file itself).
+
+    Images are looked up in ``images`` when given (e.g. COCO's ``val2017/``), else in the
+    ``images/`` folder beside the annotation file, then beside the file itself.
+    """
     from posekit.coco import load_coco_keypoints
 
     coco = load_coco_keypoints(path, skeleton)
     ann_path = coco.path
     root = ann_path.parent
+    bases = (Path(images),) if images is not None else (root / "images", root)
+    if images is not None and not bases[0].is_dir():
+        raise PosekitError(f"image folder {str(images)!r} does not exist; check --images")
     regions = _ignore_regions(coco)
     entries, missing = [], []
     for i, im in enumerate(coco.images):
-        found = _find_image(root, im.file_name) if im.file_name else None
+        found = _find_image(bases, im.file_name) if im.file_name else None
         if found is None:
             missing.append(im.file_name or f"<image {im.id} without file_name>")
             continue
@@ -87,10 +95,10 @@ def load_dataset(path: str | Path, skeleton: Skeleton, *, warn: bool = True) -> 
     if missing and warn:
         shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         warnings.warn(f"{ann_path}: skipping {len(missing)} image(s) not found under "
-                      f"{root / 'images'}: {shown}", stacklevel=2)
+                      f"{bases[0]}: {shown}", stacklevel=2)
     if not entries:
         raise PosekitError(f"{ann_path}: none of its {len(coco.images)} images was found under "
-                           f"{root / 'images'}; put the images there")
+                           f"{bases[0]}; put the images there (or pass --images DIR)")
     return DatasetIndex(ann_path, entries, coco, missing)
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from posekit._atomic import atomic_path
 from posekit.people import write_json_atomic
 
 __all__ = ["EPOCH_FIELDS", "write_metrics", "plot_losses", "write_text_atomic",
@@ -26,15 +25,8 @@ EPOCH_FIELDS = ("epoch", "step", "loss", "paf_loss", "heatmap_loss", "val_ap", "
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_metrics(run_dir: Path, settings: dict[str, Any], epochs: Sequence[dict[str, Any]],
@@ -66,6 +58,7 @@ def plot_losses(path: Path, step_losses: Sequence[float],
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
     losses = np.asarray(step_losses, dtype=np.float64)
@@ -84,20 +77,15 @@ def plot_losses(path: Path, step_losses: Sequence[float],
     ap = [(e["epoch"], e["val_ap"]) for e in epochs if e.get("val_ap") is not None]
     if ap:
         ax[1].plot([e for e, _ in ap], [v for _, v in ap], marker="o")
+    ax[1].xaxis.set_major_locator(MaxNLocator(integer=True))
     ax[1].set_xlabel("epoch")
     ax[1].set_ylabel("OKS AP")
     ax[1].set_ylim(0, 1)
     ax[1].set_title("validation AP")
     ax[1].grid(alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=90)
     finally:
         plt.close(fig)
 

@@ -135,10 +135,10 @@ class _Run:
 
         c = self.config
         seed_everything(c.seed)
-        train_index = load_dataset(c.data, sk, warn=ctx.is_main)
+        train_index = load_dataset(c.data, sk, images=c.images, warn=ctx.is_main)
         self.missing = list(train_index.missing)
         if c.val_data is not None:
-            val_index = load_dataset(c.val_data, sk, warn=ctx.is_main)
+            val_index = load_dataset(c.val_data, sk, images=c.val_images, warn=ctx.is_main)
             train_entries, val_entries = train_index.entries, val_index.entries
             self.val_coco = val_index.coco
         else:

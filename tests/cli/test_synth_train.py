@@ -47,6 +47,8 @@ def test_synth_refuses_a_non_empty_folder_unless_forced(synth_dir):
     (["--people", "3:1"], "--people"),
     (["--size", "big"], "--size"),
     (["--skeleton", "nope"], "nope"),
+    (["--background", "sky"], "--background"),
+    (["--overlap", "2"], "--overlap"),
 ])
 def test_synth_bad_options_are_user_errors(tmp_path, args, message):
     base = {"--skeleton": "coco18", "--people": "1:2", "--size": "64x64"}

@@ -88,3 +88,17 @@ def test_unlabelled_keypoints_stay_unlabelled_and_seeds_repeat():
 def test_bad_keypoints_are_refused():
     with pytest.raises(PosekitError, match=r"\(P, 18, 3\)"):
         render_scene(COCO18, np.zeros((1, 17, 3)), (64, 64), np.random.default_rng(0))
+
+
+def test_plain_backgrounds_are_calmer_than_varied_ones():
+    def roughness(background):
+        values = []
+        for seed in range(6):
+            scene = synth_scene(COCO18, np.random.default_rng(seed), (96, 96), 0,
+                                background=background)
+            values.append(np.abs(np.diff(scene.image.astype(float), axis=1)).mean())
+        return np.mean(values)
+
+    assert roughness("plain") < roughness("varied")
+    with pytest.raises(PosekitError, match="background"):
+        synth_scene(COCO18, np.random.default_rng(0), (64, 64), 1, background="sky")

@@ -134,3 +134,15 @@ def test_sampler_shares_an_epoch_and_resumes_inside_it():
     assert [i for i, _ in a] == ia[3:] and len(a) == 2
     a.set_position(3)
     assert [i for i, _ in a] != ia
+
+
+def test_images_may_live_in_another_folder(tiny_data, coco18, tmp_path):
+    ann = tmp_path / "annotations" / "keypoints.json"
+    ann.parent.mkdir()
+    shutil.copy(tiny_data / "annotations.json", ann)
+    with pytest.raises(PosekitError, match="--images"):
+        load_dataset(ann, coco18, warn=False)
+    index = load_dataset(ann, coco18, images=tiny_data / "images")
+    assert len(index.entries) == 3
+    with pytest.raises(PosekitError, match="does not exist"):
+        load_dataset(ann, coco18, images=tmp_path / "nowhere")
