@@ -42,10 +42,10 @@ _EXAMPLE = "example.png"
 MAX_ASPECT = 4.0
 
 DEMO_WEIGHTS_NOTE = (
-    "posekit's bundled demo weights were trained on synthetic stick figures, not photographs; "
-    "for real photos convert OpenPose's weights (`posekit weights import --from "
-    "pytorch-openpose SRC.pth --out coco18.pt`) or train your own (`posekit train`), then "
-    "pass --weights"
+    "posekit's bundled demo weights were trained on synthetic figures (shaded body "
+    "parts), not photographs; for real photos convert OpenPose's weights (`posekit "
+    "weights import --from pytorch-openpose SRC.pth --out coco18.pt`) or train your own "
+    "(`posekit train`), then pass --weights"
 )
 
 

@@ -77,8 +77,10 @@ def render_people(image: Image.Image | np.ndarray, people: Sequence[Person],
         if labels and ok.any():
             top = int(np.argmin(np.where(ok, xy[:, 1], np.inf)))
             x, y = xy[top]
-            text = str(p + 1)
-            draw.text((x, y - halo - 2), text, fill=pc, font=font, anchor="mb",
+            size = max(10, thick * 5)  # keep the label inside the image
+            x = min(max(x, size), w - size)
+            y = min(max(y - halo - 2, size + 2), h - 2)
+            draw.text((x, y), str(p + 1), fill=pc, font=font, anchor="mb",
                       stroke_width=max(1, thick // 2), stroke_fill=(0, 0, 0))
     return canvas
 
