@@ -20,7 +20,7 @@ from posekit.errors import PosekitError
 
 __all__ = [
     "Person", "people_to_openpose", "people_from_openpose", "people_to_coco",
-    "write_json_atomic", "OPENPOSE_JSON_VERSION",
+    "write_json_atomic", "rescale_people", "OPENPOSE_JSON_VERSION",
 ]
 
 OPENPOSE_JSON_VERSION = 1.3
@@ -118,3 +118,20 @@ def write_json_atomic(path: str | Path, data: Any, indent: int | None = None) ->
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=indent)
         fh.write("\n")
+
+
+def rescale_people(people: Sequence[Person], sx: float, sy: float) -> list[Person]:
+    """People in an image scaled by (sx, sy): pixel centres map to pixel centres.
+
+    ``x -> (x + 0.5) * sx - 0.5``; missing keypoints stay (0, 0, 0).
+    """
+    if sx == 1.0 and sy == 1.0:
+        return list(people)
+    out = []
+    for p in people:
+        kp = np.array(p.keypoints, dtype=np.float64)
+        found = kp[:, 2] > 0
+        kp[found, 0] = (kp[found, 0] + 0.5) * sx - 0.5
+        kp[found, 1] = (kp[found, 1] + 0.5) * sy - 0.5
+        out.append(Person(kp, p.score))
+    return out

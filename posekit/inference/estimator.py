@@ -27,7 +27,7 @@ from PIL import Image
 
 from posekit.errors import PosekitError
 from posekit.inference.images import MAX_PIXELS, MAX_SIDE, ImageLike, LoadedImage, load_image
-from posekit.people import Person
+from posekit.people import Person, rescale_people
 from posekit.skeleton import Skeleton, load_skeleton
 
 __all__ = [
@@ -191,17 +191,7 @@ class PoseEstimator:
 
         people = parse_maps(heatmaps, pafs, skeleton=self.skeleton, parser=self.parser,
                             image_size=image.working_size, **self.decode_options)
-        sx, sy = image.scale
-        if sx == 1.0 and sy == 1.0:
-            return list(people)
-        out = []
-        for p in people:
-            kp = np.array(p.keypoints, dtype=np.float64)
-            found = kp[:, 2] > 0
-            kp[found, 0] = (kp[found, 0] + 0.5) * sx - 0.5
-            kp[found, 1] = (kp[found, 1] + 0.5) * sy - 0.5
-            out.append(Person(kp, p.score))
-        return out
+        return rescale_people(people, *image.scale)
 
     # ------------------------------------------------------------------ internals
     def input_size(self, working_size: tuple[int, int], scale: float) -> tuple[int, int]:

@@ -15,12 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from posekit.inference.images import LoadedImage
 from posekit.inference.render import render_people
-from posekit.people import Person, people_to_coco, people_to_openpose
+from posekit.people import Person, people_to_coco, people_to_openpose, rescale_people
 from posekit.skeleton import Skeleton
 
 __all__ = [
@@ -79,16 +78,7 @@ def commit_files(files: Sequence[tuple[Path, FileWriter]]) -> None:
 def to_working(people: Sequence[Person], image: LoadedImage) -> list[Person]:
     """People in original coordinates -> the working copy's coordinates."""
     sx, sy = image.scale
-    if sx == 1.0 and sy == 1.0:
-        return list(people)
-    out = []
-    for p in people:
-        kp = np.array(p.keypoints, dtype=np.float64)
-        found = kp[:, 2] > 0
-        kp[found, 0] = (kp[found, 0] + 0.5) / sx - 0.5
-        kp[found, 1] = (kp[found, 1] + 0.5) / sy - 0.5
-        out.append(Person(kp, p.score))
-    return out
+    return rescale_people(people, 1.0 / sx, 1.0 / sy)
 
 
 def overlay_image(image: LoadedImage, people: Sequence[Person],

@@ -40,7 +40,14 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from posekit.errors import PosekitError
-from posekit.parsers.base import Edges, SolveStatus, consistent_labels
+from posekit.parsers.base import (
+    BaseParser,
+    Edges,
+    ObjectiveWeights,
+    PostRules,
+    SolveStatus,
+    consistent_labels,
+)
 
 __all__ = [
     "SOLVERS", "DEFAULT_TIME_LIMIT", "check_options", "BinaryProgram", "ProgramSolution",
@@ -64,6 +71,15 @@ def check_options(time_limit: float, solver: str) -> tuple[float, str]:
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
     return seconds, name
+
+
+class ILPParser(BaseParser):
+    """Base of the ILP parsers: a time limit and a solver on top of BaseParser's options."""
+
+    def __init__(self, *, time_limit: float = DEFAULT_TIME_LIMIT, solver: str = "highs",
+                 rules: PostRules | None = None, weights: ObjectiveWeights | None = None) -> None:
+        super().__init__(rules=rules, weights=weights)
+        self.time_limit, self.solver = check_options(time_limit, solver)
 
 
 @functools.cache

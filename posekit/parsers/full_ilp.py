@@ -22,11 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.decode.graph import CandidateGraph
-from posekit.parsers._ilp import DEFAULT_TIME_LIMIT, check_options, solve_clustering
+from posekit.parsers._ilp import ILPParser, solve_clustering
 from posekit.parsers.base import (
-    BaseParser,
-    ObjectiveWeights,
-    PostRules,
     SolveStatus,
     accepted_edges,
     candidate_parts,
@@ -39,7 +36,7 @@ from posekit.skeleton import Skeleton
 __all__ = ["FullILPParser"]
 
 
-class FullILPParser(BaseParser):
+class FullILPParser(ILPParser):
     """CVPR 2017 Fig. 6b: exact correlation clustering over all limbs (lazy ILP, pulp).
 
     Args:
@@ -50,11 +47,6 @@ class FullILPParser(BaseParser):
     """
 
     name = "full-ilp"
-
-    def __init__(self, *, time_limit: float = DEFAULT_TIME_LIMIT, solver: str = "highs",
-                 rules: PostRules | None = None, weights: ObjectiveWeights | None = None) -> None:
-        super().__init__(rules=rules, weights=weights)
-        self.time_limit, self.solver = check_options(time_limit, solver)
 
     def assign(self, candidates: CandidateGraph,
                skeleton: Skeleton) -> tuple[np.ndarray, SolveStatus, dict]:
