@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
             DEFAULT_SWEEP,
             CompareConfig,
             compare_parsers,
+            maps_line,
             parse_people,
             plot_report,
             render_table,
@@ -151,6 +152,9 @@ def register(app: typer.Typer) -> None:
         dec = report["decode_ms"]
         out.print(f"decode (maps -> candidates, not in the parse times): median "
                   f"{dec['median']:.1f} ms, p95 {dec['p95']:.1f} ms per scene")
+        line = maps_line(report.get("maps") or {})
+        if line:
+            out.print(line)
         for path, what in ((json_out, "JSON"), (plot, "plot")):
             if path is not None:
                 out.print(f"{what} -> {path}")

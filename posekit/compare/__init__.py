@@ -14,8 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from posekit.compare.mapstats import MapStats, measure_maps
 from posekit.compare.noise import NoiseModel, render_maps
-from posekit.compare.report import plot_report, render_table, summarize
+from posekit.compare.report import maps_line, plot_report, render_table, summarize
 from posekit.compare.runner import (
     DEFAULT_PARSERS,
     DEFAULT_PEOPLE,
@@ -38,8 +39,8 @@ from posekit.skeleton import Skeleton, load_skeleton
 __all__ = [
     "compare_parsers", "CompareConfig", "NoiseModel", "render_maps", "Scene",
     "synthetic_scenes", "coco_scenes", "parse_people", "summarize", "render_table",
-    "plot_report", "DEFAULT_PARSERS", "DEFAULT_PEOPLE", "DEFAULT_SCENES",
-    "DEFAULT_TIME_LIMIT", "DEFAULT_SWEEP",
+    "plot_report", "maps_line", "MapStats", "measure_maps", "DEFAULT_PARSERS",
+    "DEFAULT_PEOPLE", "DEFAULT_SCENES", "DEFAULT_TIME_LIMIT", "DEFAULT_SWEEP",
 ]
 
 DEFAULT_SWEEP = (0.0, 0.5, 1.0, 1.5, 2.0)

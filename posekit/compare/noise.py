@@ -2,39 +2,50 @@
 
 ``compare-parsers`` renders heatmaps (h, w, K+1) and PAFs (h, w, 2L) from the ground truth
 with :mod:`posekit.targets` (the training targets, stride 8, sigma 7) and then spoils them
-the way a trained network does. ``--noise X`` scales every component below (X = 0: the
+the way a trained network does. ``--noise X`` scales every rate and size below (X = 0: the
 clean targets; X = 1: the default; probabilities are clipped to 1). With ``s`` a person's
 size (square root of its keypoint-box area, the scale OKS uses):
 
-==================  =========================================================  ===========
+==================  =========================================================  ============
 component           at noise 1                                                 field
-==================  =========================================================  ===========
+==================  =========================================================  ============
 peak jitter         each part's peak moved by a Gaussian of std 0.015 s        ``jitter``
-missed parts        no peak for a visible part with probability 0.005, for a   ``miss``
-                    part labelled occluded (v = 1) 0.2 (40 times as often)     ``occluded_miss``
-weak peaks          peak heights uniform in [1 - 0.35, 1]                      ``weak``
-false positives     0.5 spurious blobs per person, each on a random part       ``false_peaks``
-                    channel with height uniform in [0.15, 0.6]: half of them
+missed parts        no peak for a visible part with probability 0.004 x its    ``miss``
+                    weight w, for a part labelled occluded (v = 1) 0.088       ``occluded_miss``
+weak peaks          peak heights uniform in [1 - 0.15, 1]                      ``weak``
+false positives     2 spurious blobs per person, each on a random part         ``false_peaks``
+                    channel with height uniform in [0.05, 0.5]: half of them
                     on some person's part (a confusion), half anywhere
 PAF angle noise     each person's limb field turned by a Gaussian angle of     ``paf_angle``
-                    std 0.15 rad, and every PAF pixel by a further 0.1 rad     ``paf_pixel``
-PAF dropout         a person's limb field missing with probability 0.005,      ``paf_dropout``
-                    0.1 for a limb with an occluded end (20 times as often)    ``occluded_dropout``
-==================  =========================================================  ===========
+                    std 0.04 rad, and every PAF pixel by a further 0.05 rad    ``paf_pixel``
+PAF failures        a part's PAFs fail with probability 0.0015 x its weight    ``paf_dropout``
+                    w, 0.045 when it is labelled occluded; 70% of failures     ``occluded_dropout``
+                    drop every limb field at the part (tree and redundant),    ``clustered``
+                    the rest one limb at it
+==================  =========================================================  ============
 
-Misses and dropouts concentrate on occluded parts, where networks fail; a level above 1
+A part's weight w grows as the square (``spread``) of its rest-pose distance from the
+tree's root, with mean 1 over the parts (:func:`failure_weights`): visible wrists and
+ankles fail, the body's centre does not. Parts labelled occluded fail uniformly.
+
+The defaults are calibrated on the bundled demo network (``coco18-demo.pt``) on 200
+held-out synthetic images: ``compare-parsers`` reports the same statistics for any scene
+source (:mod:`posekit.compare.mapstats`), and at noise 1 the rendered maps match the
+network's within sampling error: missed parts, jitter, tree-limb failures (visible and
+occluded), how often failures sit next to each other, and PAF angle. A level above 1
 makes every failure more likely, so the AP-against-noise curve shows where parsers part.
-Each person is rendered on a window of the map grid around it (exactly the targets' values
-there), so a crowded scene costs about as much as its people's area.
 
-PAFs point between the *jittered* peaks, as a network's PAFs point between its own
-detections. Overlapping people's fields are averaged where they overlap, as in the
-targets; the background channel is 1 - max over parts. Everything random comes from the
-generator passed in, so a seeded scene always gets the same maps.
+Each person is rendered on a window of the map grid around it (exactly the targets' values
+there), so a crowded scene costs about as much as its people's area. PAFs point between
+the *jittered* peaks, as a network's PAFs point between its own detections. Overlapping
+people's fields are averaged where they overlap, as in the targets; the background channel
+is 1 - max over parts. Everything random comes from the generator passed in, so a seeded
+scene always gets the same maps.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -42,7 +53,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
-__all__ = ["NoiseModel", "render_maps", "STRIDE", "SIGMA"]
+__all__ = ["NoiseModel", "render_maps", "failure_weights", "STRIDE", "SIGMA"]
 
 STRIDE = 8
 SIGMA = 7.0
@@ -54,15 +65,17 @@ class NoiseModel:
 
     level: float = 1.0
     jitter: float = 0.015
-    miss: float = 0.005
-    occluded_miss: float = 40.0  # factor on ``miss`` for parts labelled occluded (v = 1)
-    weak: float = 0.35
-    false_peaks: float = 0.5
-    false_height: tuple[float, float] = (0.15, 0.6)
-    paf_angle: float = 0.15
-    paf_pixel: float = 0.1
-    paf_dropout: float = 0.005
-    occluded_dropout: float = 20.0  # factor on ``paf_dropout`` for limbs with an occluded end
+    miss: float = 0.004
+    occluded_miss: float = 22.0  # factor on ``miss`` for parts labelled occluded (v = 1)
+    weak: float = 0.15
+    false_peaks: float = 2.0
+    false_height: tuple[float, float] = (0.05, 0.5)
+    paf_angle: float = 0.04
+    paf_pixel: float = 0.05
+    paf_dropout: float = 0.0015
+    occluded_dropout: float = 30.0  # factor on ``paf_dropout`` for parts labelled occluded
+    clustered: float = 0.7  # share of PAF failures that take all of a part's limbs at once
+    spread: float = 2.0  # visible misses / dropouts grow as (distance from the root) ** spread
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.level) or self.level < 0:
@@ -74,6 +87,27 @@ class NoiseModel:
 
 def _prob(p: float) -> float:
     return float(min(max(p, 0.0), 1.0))
+
+
+@functools.lru_cache(maxsize=64)
+def failure_weights(skeleton: Skeleton, spread: float) -> np.ndarray:
+    """(K,) and (L,) weights, mean 1, on the rates of visible misses and PAF dropouts.
+
+    A part's weight grows as its rest-pose distance from the tree's root (the keypoint
+    people are articulated about, :func:`posekit.synth.poses.tree_walk`) to the power
+    ``spread``: networks lose the parts that move most (wrists, ankles) far more often
+    than the body's centre. A limb's weight is the mean of its two ends'. ``spread`` 0, or
+    a skeleton whose parts all sit on the root, gives uniform weights.
+    """
+    from posekit.synth.poses import tree_walk
+
+    rest = skeleton.rest_pose_array
+    dist = np.linalg.norm(rest - rest[tree_walk(skeleton).root], axis=1) ** float(spread)
+    if not spread or not dist.mean() > 0:
+        dist = np.ones(skeleton.num_keypoints)
+    part = dist / dist.mean()
+    part.flags.writeable = False
+    return part
 
 
 def _person_scale(kp: np.ndarray) -> np.ndarray:
@@ -109,7 +143,9 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     std = noise.jitter * level * _person_scale(kp)
     moved[..., :2] += rng.normal(size=(P, K, 2)) * std[:, None, None]
     moved[..., :2] = np.where(labelled[..., None], moved[..., :2], 0.0)
-    miss = np.where(kp[..., 2] == 1, noise.miss * noise.occluded_miss, noise.miss) * level
+    part_w = failure_weights(skeleton, noise.spread)
+    miss = np.where(kp[..., 2] == 1, noise.miss * noise.occluded_miss,
+                    noise.miss * part_w) * level
     missed = rng.random((P, K)) < np.clip(miss, 0, 1)
     height = rng.uniform(1.0 - _prob(noise.weak * level), 1.0, size=(P, K))
 
@@ -132,11 +168,14 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     total = np.zeros((h, w, L, 2), dtype=np.float64)
     count = np.zeros((h, w, L), dtype=np.int32)
     turn = rng.normal(size=(P, L)) * noise.paf_angle * level
-    limb_occluded = (kp[:, skeleton.limb_index[:, 0], 2] == 1) | (
-        kp[:, skeleton.limb_index[:, 1], 2] == 1)
-    drop = np.where(limb_occluded, noise.paf_dropout * noise.occluded_dropout,
-                    noise.paf_dropout) * level
-    dropped = rng.random((P, L)) < np.clip(drop, 0, 1)
+    # a part's PAF failure drops every limb field at it, so failures cluster as a network's
+    fail = np.where(kp[..., 2] == 1, noise.paf_dropout * noise.occluded_dropout,
+                    noise.paf_dropout * part_w) * level
+    share = _prob(noise.clustered)
+    failed = rng.random((P, K)) < np.clip(fail * share, 0, 1)
+    dropped = failed[:, skeleton.limb_index[:, 0]] | failed[:, skeleton.limb_index[:, 1]]
+    alone = fail[:, skeleton.limb_index].sum(axis=-1) * (1.0 - share)
+    dropped |= rng.random((P, L)) < np.clip(alone, 0, 1)
     for p in range(P):
         win = _window(moved[p], (w, h), stride, sigma)
         if win is None:

@@ -3,7 +3,8 @@
 :func:`summarize` produces the JSON of DESIGN.md: ``{"skeleton", "config", "results":
 [{"parser", "ap", "ap50", "objective_gap", "optimal_fraction", "median_ms", "p95_ms",
 "timeouts", "by_people": [{"people", "ap", "median_ms", ...}], ...}], ...}`` plus
-``decode_ms`` (decode time per scene, the same for every parser) and, when a noise sweep ran,
+``decode_ms`` (decode time per scene, the same for every parser), ``maps`` (how the
+maps differ from the ground truth, :mod:`posekit.compare.mapstats`) and, when a noise sweep ran,
 ``sweep`` (AP per parser at each noise level).
 
 Objective gap of a parser on a scene: (best - its objective) / |best|, where best is the
@@ -22,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from posekit._atomic import atomic_path
+from posekit.compare.mapstats import MapStats
 from posekit.compare.runner import SceneRecord
 from posekit.compare.scenes import Scene
 from posekit.evaluation import evaluate_oks
 from posekit.skeleton import Skeleton
 
-__all__ = ["summarize", "render_table", "plot_report"]
+__all__ = ["summarize", "render_table", "plot_report", "maps_line"]
 
 _TOL = 1e-6
 
@@ -106,6 +108,7 @@ def summarize(skeleton: Skeleton, config: dict[str, Any], scenes: Sequence[Scene
         "gt_people": int(sum(s.num_people for s in scenes)),
         "decode_ms": {"median": _ms(decode, 50), "p95": _ms(decode, 95)},
         "candidates_median": float(np.median([r.candidates for r in records])) if records else 0,
+        "maps": sum((r.maps for r in records if r.maps is not None), MapStats()).summary(),
         "results": results,
     }
     if sweep:
@@ -161,6 +164,27 @@ def render_table(report: dict[str, Any]) -> list[Any]:
             sw.add_row(f"{level['noise']:g}", *(_fmt(x["ap"], True) for x in level["results"]))
         out.append(sw)
     return out
+
+
+def maps_line(maps: dict[str, Any]) -> str:
+    """One line on how the maps differ from the ground truth (``report["maps"]``)."""
+    if not maps or maps.get("miss_visible") is None:
+        return ""
+
+    def pct(key: str) -> str:
+        v = maps.get(key)
+        return "-" if v is None else f"{100 * v:.2g}%"
+
+    def num(key: str, digits: int = 3) -> str:
+        v = maps.get(key)
+        return "-" if v is None else f"{v:.{digits}g}"
+
+    return (f"maps against the ground truth: parts missed {pct('miss_visible')} visible, "
+            f"{pct('miss_occluded')} occluded; jitter {num('jitter', 2)} s; false peaks "
+            f"{num('false_peaks', 2)} per person ({num('strong_false_peaks', 2)} >= 0.15); "
+            f"tree limbs lost {pct('limb_failure_visible')} visible, "
+            f"{pct('limb_failure_occluded')} occluded ({pct('clustered_failures')} next to "
+            f"another lost limb); PAF angle {num('paf_angle', 2)} rad")
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:

@@ -3,7 +3,8 @@
 Each unit of work is one (scene, noise level): its maps are rendered from the ground truth
 (:mod:`posekit.compare.noise`) or computed by a network, decoded once into a
 :class:`~posekit.decode.CandidateGraph` (timed separately), and handed to every parser.
-A :class:`SceneRecord` keeps, per parser, the people found (D, K, 3), their scores (D,),
+A :class:`SceneRecord` keeps how the maps differ from the ground truth
+(:mod:`~posekit.compare.mapstats`) and, per parser, the people found (D, K, 3), their scores (D,),
 the shared objective of the raw assignment, the solver status and the parse time (decode
 excluded). Units are independent and seeded by (seed, scene, noise), so results do not
 depend on ``jobs``; with ``jobs > 1`` they are spread over worker processes.
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from posekit.compare.mapstats import MapStats, measure_maps
 from posekit.compare.noise import SIGMA, STRIDE, NoiseModel, render_maps
 from posekit.compare.scenes import Scene
 from posekit.errors import PosekitError
@@ -83,6 +85,7 @@ class SceneRecord:
     decode_seconds: float
     candidates: int
     parsers: dict[str, ParserRecord] = field(default_factory=dict)
+    maps: MapStats | None = None  # how the maps differ from the ground truth
 
 
 def make_parsers(names: Sequence[str], time_limit: float, solver: str | None) -> dict[str, Any]:
@@ -195,6 +198,7 @@ def _run_unit(unit: tuple[Scene, float]) -> SceneRecord:
     candidates = build_candidates(heat, paf, skeleton, image_size=size)
     decode = time.perf_counter() - start
     rec = SceneRecord(scene.index, noise, scene.num_people, decode, candidates.num_candidates)
+    rec.maps = measure_maps(skeleton, candidates, paf, scene.keypoints, size, (sx, sy))
     for name, parser in _STATE["parsers"].items():
         r = _solve(parser, candidates, skeleton)
         if (sx, sy) != (1.0, 1.0) and len(r.keypoints):
