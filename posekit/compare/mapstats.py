@@ -109,7 +109,7 @@ def measure_maps(skeleton: Skeleton, candidates: CandidateGraph, pafs: np.ndarra
                  scale: tuple[float, float] = (1.0, 1.0)) -> MapStats:
     """Statistics of one scene: its candidates and PAFs (h, w, 2L) against ``people``
     (P, K, 3) in original pixels; ``scale`` maps working pixels to original ones."""
-    from posekit.synth.poses import person_boxes
+    from posekit.compare.noise import person_scale
 
     K, T = skeleton.num_keypoints, skeleton.num_tree_limbs
     gt = np.asarray(people, dtype=np.float64).reshape(-1, K, 3)
@@ -118,8 +118,7 @@ def measure_maps(skeleton: Skeleton, candidates: CandidateGraph, pafs: np.ndarra
     if not len(gt):
         return stats
     sx, sy = scale
-    box = person_boxes(gt)
-    size = np.sqrt(np.maximum(box[:, 2] * box[:, 3], 256.0))
+    size = person_scale(gt)
     h, w = pafs.shape[:2]
     rx, ry = w / working_size[0], h / working_size[1]  # working pixels -> map pixels
     radius = np.maximum(0.25 * size, 1.5 * max(sx / rx, sy / ry))
@@ -163,11 +162,11 @@ def measure_maps(skeleton: Skeleton, candidates: CandidateGraph, pafs: np.ndarra
             if angle is not None:
                 stats.angles.append(angle)
     limbs = skeleton.limb_index
-    for p, l in zip(*np.nonzero(failed[:, :T]), strict=True):
-        share = (np.isin(limbs[:, 0], limbs[l]) | np.isin(limbs[:, 1], limbs[l]))
-        share[l] = False
-        stats.failed += 1
-        stats.failed_clustered += bool(failed[p, share].any())
+    adjacent = (limbs[:, None, :, None] == limbs[None, :, None, :]).any(axis=(2, 3))
+    np.fill_diagonal(adjacent, False)  # (L, L): limbs that share a keypoint
+    tree_failed = failed[:, :T]
+    stats.failed = int(tree_failed.sum())
+    stats.failed_clustered = int((tree_failed & (failed @ adjacent[:, :T])).sum())
     return stats
 
 

@@ -53,7 +53,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
-__all__ = ["NoiseModel", "render_maps", "failure_weights", "STRIDE", "SIGMA"]
+__all__ = ["NoiseModel", "render_maps", "failure_weights", "person_scale", "STRIDE", "SIGMA"]
 
 STRIDE = 8
 SIGMA = 7.0
@@ -91,13 +91,13 @@ def _prob(p: float) -> float:
 
 @functools.lru_cache(maxsize=64)
 def failure_weights(skeleton: Skeleton, spread: float) -> np.ndarray:
-    """(K,) and (L,) weights, mean 1, on the rates of visible misses and PAF dropouts.
+    """(K,) weights, mean 1, on each part's rates of visible misses and PAF failures.
 
     A part's weight grows as its rest-pose distance from the tree's root (the keypoint
     people are articulated about, :func:`posekit.synth.poses.tree_walk`) to the power
     ``spread``: networks lose the parts that move most (wrists, ankles) far more often
-    than the body's centre. A limb's weight is the mean of its two ends'. ``spread`` 0, or
-    a skeleton whose parts all sit on the root, gives uniform weights.
+    than the body's centre. ``spread`` 0, or a skeleton whose parts all sit on the root,
+    gives uniform weights.
     """
     from posekit.synth.poses import tree_walk
 
@@ -110,7 +110,7 @@ def failure_weights(skeleton: Skeleton, spread: float) -> np.ndarray:
     return part
 
 
-def _person_scale(kp: np.ndarray) -> np.ndarray:
+def person_scale(kp: np.ndarray) -> np.ndarray:
     """(P,) square root of each person's keypoint-box area (at least 16 px)."""
     from posekit.synth.poses import person_boxes
 
@@ -140,7 +140,7 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     labelled = kp[..., 2] > 0
     # peaks: jittered, some missed, heights varied
     moved = kp.copy()
-    std = noise.jitter * level * _person_scale(kp)
+    std = noise.jitter * level * person_scale(kp)
     moved[..., :2] += rng.normal(size=(P, K, 2)) * std[:, None, None]
     moved[..., :2] = np.where(labelled[..., None], moved[..., :2], 0.0)
     part_w = failure_weights(skeleton, noise.spread)

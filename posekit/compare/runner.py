@@ -198,7 +198,8 @@ def _run_unit(unit: tuple[Scene, float]) -> SceneRecord:
     candidates = build_candidates(heat, paf, skeleton, image_size=size)
     decode = time.perf_counter() - start
     rec = SceneRecord(scene.index, noise, scene.num_people, decode, candidates.num_candidates)
-    rec.maps = measure_maps(skeleton, candidates, paf, scene.keypoints, size, (sx, sy))
+    if noise == _STATE["config"].noise:  # the report describes the main level's maps
+        rec.maps = measure_maps(skeleton, candidates, paf, scene.keypoints, size, (sx, sy))
     for name, parser in _STATE["parsers"].items():
         r = _solve(parser, candidates, skeleton)
         if (sx, sy) != (1.0, 1.0) and len(r.keypoints):
