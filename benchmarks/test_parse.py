@@ -12,6 +12,10 @@ Groups:
   ``decode only`` and ``naive-greedy`` (a plain pure-Python greedy written here, which scans
   every partial person for every connection, as simple OpenPose ports do).
 - ``parse only, N people``: candidates (decoded in setup) -> people, same baseline.
+- ``robust stages, N people``: what the default decode preset costs over OpenPose's rules
+  (``decode="openpose"``: no end-sample skipping, peak separation or border placement,
+  full upsampling) and what the fragment stage costs a parser (greedy and hungarian with
+  and without it, parse only).
 
 Parsers are timed through ``parser.solve`` (people, objective and status); ``extra_info``
 records the people found per scene and, for every parser, how many scenes were solved
@@ -27,8 +31,8 @@ import numpy as np
 import pytest
 
 from posekit.compare.noise import NoiseModel, render_maps
-from posekit.decode import build_candidates
-from posekit.parsers import get_parser
+from posekit.decode import build_candidates, decode_preset
+from posekit.parsers import PostRules, get_parser
 from posekit.people import Person
 from posekit.skeleton import load_skeleton
 from posekit.synth.poses import sample_poses
@@ -169,3 +173,30 @@ def test_parse_only(benchmark, method, people):
     benchmark.extra_info["people_found"] = float(np.mean(found))
     benchmark.extra_info["optimal"] = f"{statuses.count('optimal')}/{len(statuses)}"
     assert np.mean(found) >= 0.5 * people  # the parser found the crowd
+
+
+STAGE_PEOPLE = (20, 40)
+STAGES = ("decode posekit (baseline)", "decode openpose", "greedy", "greedy, no fragments",
+          "hungarian", "hungarian, no fragments")
+
+
+@pytest.mark.parametrize("stage, people", [(s, p) for p in STAGE_PEOPLE for s in STAGES],
+                         ids=[f"{s.replace(', ', '-').replace(' ', '-')}-{p}"
+                              for p in STAGE_PEOPLE for s in STAGES])
+def test_robust_stages(benchmark, stage, people):
+    benchmark.group = f"robust stages, {people:2d} people"
+    if stage.startswith("decode"):
+        config = decode_preset(stage.split()[1]).config
+        maps = itertools.cycle(scenes(people))
+
+        def run():
+            heatmaps, pafs = next(maps)
+            return build_candidates(heatmaps, pafs, SKELETON, image_size=IMAGE, config=config)
+    else:
+        name, _, off = stage.partition(", ")
+        parser = get_parser(name, rules=PostRules(fragments=None) if off else None)
+        cands = itertools.cycle(candidates(people))
+
+        def run():
+            return parser(next(cands), SKELETON)
+    benchmark.pedantic(run, rounds=SCENES * 3, iterations=1, warmup_rounds=1)

@@ -7,11 +7,18 @@ per image, the people as a (P, K, 3) float64 ``[x, y, v]`` array in the skeleton
 order, with their boxes (P, 4), areas (P,) and crowd flags (P,), plus a COCO dict in the
 skeleton's order ready for pycocotools. COCO-17 person files are accepted for ``coco18``
 (Neck added as the midpoint of the shoulders when both are labelled, keypoints reordered).
+
+A file is matched to the skeleton by keypoint *names* (``categories[].keypoints``; case,
+``_``, ``-`` and spaces ignored), never by count alone: a file naming the same keypoints in
+another order is reordered, and one naming other keypoints (an AP-10K file given for
+``coco18``) is refused with the names that differ. Every category whose names match is
+read (AP-10K files repeat one keypoint list over many animal categories).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +72,7 @@ class CocoKeypoints:
     data: dict[str, Any]  # COCO dict in the skeleton's order (for pycocotools)
     converted_from: str | None = None  # "coco17" when a COCO-17 file was converted
     annotation_ids: list[np.ndarray] = field(default_factory=list)
+    image_root: Path | None = None  # the image folder, when not images/ beside the file
 
     def __len__(self) -> int:
         return len(self.images)
@@ -83,8 +91,8 @@ class CocoKeypoints:
         return self.keypoints[index][self.people_mask(index)]
 
     def image_dir(self) -> Path:
-        """The ``images/`` folder beside the annotation file."""
-        return self.path.parent / "images"
+        """``image_root`` when set (COCO's own ``val2017/``), else ``images/`` beside the file."""
+        return self.image_root if self.image_root is not None else self.path.parent / "images"
 
 
 def coco17_to_coco18(keypoints: np.ndarray) -> np.ndarray:
@@ -127,6 +135,9 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _fail(path, f"not JSON ({exc}); pass a COCO keypoint annotations.json") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc}); check its permissions"
+                    ) from None
     fix = "a COCO keypoint file has 'images', 'annotations' and 'categories' (with 'keypoints')"
     if not isinstance(raw, dict):
         raise _fail(path, f"not COCO keypoint format (top level is not an object); {fix}")
@@ -136,16 +147,9 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
         raise _fail(path, f"not COCO keypoint format: missing {', '.join(map(repr, missing))}; "
                           f"{fix}")
     K = skeleton.num_keypoints
-    convert = False
-    category = _pick_category(path, raw["categories"], skeleton)
-    count = len(category["keypoints"]) if isinstance(category.get("keypoints"), list) else None
-    if count == 17 and K == 18 and _is_coco18(skeleton):
-        convert = True
-    elif count is not None and count != K:
-        raise _fail(path, f"categories hold {count} keypoints, skeleton {skeleton.name!r} has "
-                          f"{K}; pass --skeleton with a {count}-keypoint skeleton")
-    cat_id = category.get("id")
-    file_k = 17 if convert else K
+    layouts = _match_categories(path, raw["categories"], skeleton)
+    convert = any(layout.convert for layout in layouts.values())
+    default = next(iter(layouts.values()))
 
     images, index = [], {}
     for n, im in enumerate(raw["images"]):
@@ -165,8 +169,12 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
     for n, ann in enumerate(raw["annotations"]):
         if not isinstance(ann, dict):
             raise _fail(path, f"annotations[{n}] is not an object; {fix}")
-        if cat_id is not None and ann.get("category_id", cat_id) != cat_id:
+        cid = ann.get("category_id")
+        layout = (default if "category_id" not in ann
+                  else layouts.get(cid) if isinstance(cid, (int, float, str)) else None)
+        if layout is None:  # another category (other keypoints, or none)
             continue
+        file_k = len(layout.order)
         values = ann.get("keypoints")
         if not isinstance(values, list):
             raise _fail(path, f"annotations[{n}] has no 'keypoints' list; not COCO keypoint "
@@ -186,7 +194,8 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
             raise _fail(path, f"annotation {ann.get('id', n)} has non-numeric keypoints") from None
         if not np.isfinite(kp).all():
             raise _fail(path, f"annotation {ann.get('id', n)} has NaN or infinite keypoints")
-        per[index[image_id]].append((n, ann, kp))
+        kp = kp[layout.order]
+        per[index[image_id]].append((n, ann, coco17_to_coco18(kp) if layout.convert else kp))
 
     kps, boxes, areas, crowd, ids = [], [], [], [], []
     anns_out = []
@@ -197,7 +206,6 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
         isc = np.zeros(len(entries), dtype=bool)
         aid = np.zeros(len(entries), dtype=np.int64)
         for p, (n, ann, kp) in enumerate(entries):
-            kp = coco17_to_coco18(kp) if convert else kp
             kp[kp[:, 2] <= 0] = 0.0
             arr[p] = kp
             box[p] = _bbox(ann.get("bbox"), kp)
@@ -230,21 +238,68 @@ def load_coco_keypoints(path: str | Path, skeleton: Skeleton) -> CocoKeypoints:
     return out
 
 
-def _pick_category(path: Path, categories: list, skeleton: Skeleton) -> dict:
-    """The category whose keypoints fit the skeleton (else the first with keypoints)."""
+@dataclass(frozen=True)
+class _Layout:
+    """How one category's keypoints map onto the skeleton's."""
+
+    order: np.ndarray  # file keypoint index for each keypoint of the target order
+    convert: bool  # the target order is COCO-17's, converted to coco18 afterwards
+
+
+def _norm(name: object) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _order(names: list, wanted: Sequence[str]) -> np.ndarray | None:
+    """Indices of ``wanted`` in ``names`` (normalised), or None when the sets differ."""
+    keys = [_norm(n) for n in names]
+    want = [_norm(n) for n in wanted]
+    if len(set(keys)) != len(keys) or sorted(keys) != sorted(want):
+        return None
+    return np.array([keys.index(w) for w in want], dtype=np.intp)
+
+
+def _match_categories(path: Path, categories: list, skeleton: Skeleton) -> dict[Any, _Layout]:
+    """``{category id: layout}`` for every category whose keypoint names fit ``skeleton``.
+
+    The first matching category comes first (it serves annotations with no category_id).
+    """
     with_kp = [c for c in categories
                if isinstance(c, dict) and isinstance(c.get("keypoints"), list)]
     if not with_kp:
         raise _fail(path, "not COCO keypoint format: no category lists 'keypoints'; a COCO "
                           "keypoint file names its keypoints in categories[0]['keypoints']")
+    found: dict[Any, _Layout] = {}
+    for cat in with_kp:
+        order = _order(cat["keypoints"], skeleton.keypoints)
+        layout = _Layout(order, False) if order is not None else None
+        if layout is None and _is_coco18(skeleton):
+            order = _order(cat["keypoints"], COCO17_KEYPOINTS)
+            layout = _Layout(order, True) if order is not None else None
+        if layout is not None:
+            found.setdefault(cat.get("id"), layout)
+    if found:
+        return found
+    names = [str(n) for n in with_kp[0]["keypoints"]]
     K = skeleton.num_keypoints
-    for cat in with_kp:
-        if len(cat["keypoints"]) == K:
-            return cat
-    for cat in with_kp:
-        if len(cat["keypoints"]) == 17 and _is_coco18(skeleton):
-            return cat
-    return with_kp[0]
+    if len(names) != K and not (len(names) == 17 and _is_coco18(skeleton)):
+        raise _fail(path, f"categories hold {len(names)} keypoints, skeleton {skeleton.name!r} "
+                          f"has {K}; pass --skeleton with a {len(names)}-keypoint skeleton")
+    wanted = COCO17_KEYPOINTS if len(names) == 17 and _is_coco18(skeleton) else skeleton.keypoints
+    what = "COCO-17's" if wanted is COCO17_KEYPOINTS else "its"
+    have = {_norm(n) for n in names}
+    need = {_norm(n) for n in wanted}
+    extra = [n for n in names if _norm(n) not in need]
+    missing = [n for n in wanted if _norm(n) not in have]
+    detail = (f"file has {_few(extra)} but not {_few(missing)}" if extra or missing
+              else "a keypoint name appears twice")
+    raise _fail(path, f"keypoint names do not match skeleton {skeleton.name!r} ({what} "
+                      f"keypoints): {detail}; pass --skeleton for this file's keypoints")
+
+
+def _few(names: Sequence[str], at_most: int = 4) -> str:
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
 
 def _number(v: Any) -> bool:

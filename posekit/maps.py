@@ -4,6 +4,10 @@ Shapes: heatmaps (h, w, K+1) float32 (last channel background), PAFs (h, w, 2L) 
 the skeleton's channel layout (``skeleton.paf_channels``). The maps file is an ``.npz``
 holding ``heatmaps``, ``pafs`` and optionally ``image_size = [width, height]``, the size of
 the image the maps cover (without it the maps are at image resolution).
+
+``image_size`` is bounded (:data:`MAX_UPSCALE` times the maps per side, at most
+:data:`MAX_IMAGE_PIXELS` pixels): decoding works at image resolution, so a corrupt or
+hostile size would otherwise ask for terabytes of memory.
 """
 
 from __future__ import annotations
@@ -17,7 +21,17 @@ from posekit._atomic import atomic_path
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
-__all__ = ["check_maps", "validate_maps", "load_maps", "save_maps"]
+__all__ = ["check_maps", "validate_maps", "load_maps", "save_maps", "check_map_scale",
+           "check_full_upsample", "MAX_UPSCALE", "MAX_IMAGE_PIXELS", "MAX_UPSAMPLED_BYTES"]
+
+# Largest image side per map side. A network's stride is 8 and OpenPose shrinks a photo to
+# a 368-pixel-high input first, so a 6000-pixel photo gives ~130 image pixels per map pixel.
+MAX_UPSCALE = 256
+# Largest image the maps may cover: PIL's decompression-bomb limit, as `posekit infer` uses.
+MAX_IMAGE_PIXELS = 2 * 89_478_485
+# Most memory the whole maps may take once upsampled to the image (``upsample="full"``):
+# coco18's 57 channels of a 4K photo take 1.9 GiB.
+MAX_UPSAMPLED_BYTES = 8 << 30
 
 
 def _array(name: str, value: object) -> np.ndarray:
@@ -79,6 +93,30 @@ def validate_maps(heatmaps: object, pafs: object,
     return check_maps(heat, paf)
 
 
+def check_map_scale(map_shape: tuple[int, ...], image_size: tuple[int, int]) -> None:
+    """Refuse an ``image_size`` (W, H) no network could have made (h, w, ...) maps for."""
+    h, w = int(map_shape[0]), int(map_shape[1])
+    W, H = image_size
+    if W > MAX_UPSCALE * w or H > MAX_UPSCALE * h or W * H > MAX_IMAGE_PIXELS:
+        raise PosekitError(
+            f"image_size {W}x{H} is too large for {w}x{h} maps (at most {MAX_UPSCALE} times "
+            f"the maps per side and {MAX_IMAGE_PIXELS} pixels); give the width and height "
+            "of the image the maps were made from")
+
+
+def check_full_upsample(heatmaps: np.ndarray, pafs: np.ndarray,
+                        image_size: tuple[int, int] | None) -> None:
+    """Refuse upsampling whole maps to an image so large they would not fit in memory."""
+    h, w = heatmaps.shape[:2]
+    W, H = image_size if image_size is not None else (w, h)
+    need = W * H * (heatmaps.shape[2] + pafs.shape[2]) * 4
+    if need > MAX_UPSAMPLED_BYTES:
+        raise PosekitError(
+            f"upsampling the whole maps to {W}x{H} would take {need / 2**30:.1f} GiB (at most "
+            f"{MAX_UPSAMPLED_BYTES / 2**30:.0f}); use --upsample patch, which upsamples only "
+            "around the peaks")
+
+
 def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
     """Read a maps file: ``(heatmaps, pafs, image_size or None)`` (module docstring)."""
     from posekit.decode.resize import check_image_size
@@ -116,6 +154,10 @@ def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int]
             raise PosekitError(
                 f"maps file {str(path)!r}: image_size must be [width, height], two positive "
                 f"integers, got {raw.tolist()!r}") from None
+        try:
+            check_map_scale(heat.shape, size)
+        except PosekitError as exc:
+            raise PosekitError(f"maps file {str(path)!r}: {exc}") from None
     return heat, paf, size
 
 
@@ -127,7 +169,9 @@ def save_maps(path: str | Path, heatmaps: np.ndarray, pafs: np.ndarray,
     heat, paf = check_maps(heatmaps, pafs)
     arrays = {"heatmaps": heat, "pafs": paf}
     if image_size is not None:
-        arrays["image_size"] = np.asarray(check_image_size(image_size), dtype=np.int64)
+        size = check_image_size(image_size)
+        check_map_scale(heat.shape, size)
+        arrays["image_size"] = np.asarray(size, dtype=np.int64)
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)

@@ -62,7 +62,7 @@ name) must form a spanning tree; ``redundant_limbs`` get PAFs too and may close 
 ``flip_pairs`` are swapped by a horizontal flip (left/right); ``sigmas`` are OKS sigmas
 (COCO's run from 0.025 for eyes to 0.107 for hips); ``rest_pose`` is a typical pose in
 normalised image coordinates (x right, y down, inside [0, 1]; a subject facing the camera
-has its right side on the image left). Run ``pytest`` to check it.
+has its right side on the image left). Run ``python -m pytest`` to check it.
 """
 
 from posekit import Skeleton
@@ -97,9 +97,9 @@ A posekit skeleton plugin: the `$name` skeleton
 ($summary).
 
 ```bash
-pip install -e .            # installs the entry point posekit.skeletons:$name
+python -m pip install -e ".[test]"   # the entry point posekit.skeletons:$name, and pytest
 posekit skeletons show $name
-pytest                      # runs posekit.testing.check_skeleton on it
+python -m pytest                     # runs posekit.testing.check_skeleton on it
 ```
 
 Edit `src/posekit_$name/__init__.py` to describe the skeleton; build and publish the

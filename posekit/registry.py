@@ -4,7 +4,8 @@ Plugins declare, the core discovers. A :class:`Registry` reads one entry-point g
 lazily: :meth:`Registry.names` reads only package metadata; :meth:`Registry.get` imports a
 single entry point; :meth:`Registry.load_all` imports everything and collects the failures
 as :class:`PluginLoadError` records instead of raising, so one broken plugin never hides
-the others. Built-ins are registered through the same groups in posekit's own metadata.
+the others. Built-ins are registered through the same groups in posekit's own metadata;
+a plugin claiming a built-in's name is reported as a conflict and the built-in stays.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from posekit.errors import PluginError, PosekitError
 __all__ = ["Registry", "PluginLoadError", "RegistryEntry", "closest"]
 
 T = TypeVar("T")
+
+BUILTIN_DISTRIBUTION = "posekit"  # the distribution whose entry points are the built-ins
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,26 @@ class Registry(Generic[T]):
         return sorted(self._entry_points())
 
     # -- loading -----------------------------------------------------------------
+    def _builtin_conflict(self, name: str,
+                          eps: list[EntryPoint]) -> tuple[EntryPoint, PluginLoadError] | None:
+        """(the built-in, the conflict record) when plugins claim a built-in's name."""
+        builtin = [ep for ep in eps if _dist(ep)[0] == BUILTIN_DISTRIBUTION]
+        if len(eps) < 2 or len(builtin) != 1:
+            return None
+        others = sorted({" ".join(_dist(ep)) for ep in eps if ep is not builtin[0]})
+        own = " ".join(_dist(builtin[0]))
+        return builtin[0], PluginLoadError(
+            self.group, name, " and ".join(others), "",
+            f"{self.kind} name {name!r} is built into {own} and also claimed by "
+            f"{', '.join(others)}; the built-in {name!r} is used",
+            f"rename the entry point in {', '.join(others)} (a plugin cannot replace a "
+            "built-in), or uninstall it",
+        )
+
     def _load(self, name: str, eps: list[EntryPoint]) -> RegistryEntry[T]:
+        conflict = self._builtin_conflict(name, eps)
+        if conflict is not None:
+            eps = [conflict[0]]
         dists = sorted({_dist(ep)[0] for ep in eps})
         if len(eps) > 1:
             versions = sorted({" ".join(_dist(ep)) for ep in eps})
@@ -149,6 +171,9 @@ class Registry(Generic[T]):
         good: list[RegistryEntry[T]] = []
         bad: list[PluginLoadError] = []
         for name, eps in sorted(self._entry_points().items()):
+            conflict = self._builtin_conflict(name, eps)
+            if conflict is not None:
+                bad.append(conflict[1])
             if name in self._cache:
                 good.append(self._cache[name])
                 continue

@@ -14,11 +14,12 @@ ceil(W/s)) pixels, map pixel (i, j) centred at image point ((j + 0.5) s - 0.5,
   map pixels of the limb segment (eq. 12-14), averaged over the persons covering the
   pixel (eq. 15-16); limb l's x and y go to channels ``skeleton.paf_channels[l]``. Limbs
   with an unlabelled end or of zero length contribute nothing. The paper's region is the
-  rectangle between the endpoints (``end_caps=False``); by default it also takes the
-  round caps within ``width`` of each endpoint, so the field covers the joints, where
-  the line integral of decoding takes its first and last samples: on maps rendered from
-  known people (stride 8) the rectangle lets about 5 % of the true limbs fail decoding's
-  "95 % of the samples" rule, the capsule none.
+  rectangle between the endpoints (``field="rect"``, OpenPose's training targets); by
+  default (``field="capsule"``) it also takes the round caps within ``width`` of each
+  endpoint, so the field covers the joints, where the line integral of decoding takes
+  its first and last samples: on maps rendered from known people (stride 8) the
+  rectangle lets about 5 % of the true limbs fail decoding's "95 % of the samples" rule,
+  the capsule none. (``end_caps=False`` is the older spelling of ``field="rect"``.)
 - :func:`loss_mask` (h, w) float32: 1, and 0 where an ignore mask (unannotated people,
   crowd regions) touches the map pixel's s x s cell.
 
@@ -38,7 +39,10 @@ from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
 __all__ = ["Targets", "map_size", "confidence_maps", "part_affinity_fields", "loss_mask",
-           "render_targets"]
+           "render_targets", "PAF_FIELDS"]
+
+# the PAF region of a limb: the paper's rectangle (eq. 12-14) or the capsule around it
+PAF_FIELDS = ("capsule", "rect")
 
 # elements per vectorised block (people x pixels): bounds the memory of one step
 _BLOCK = 1 << 21
@@ -122,14 +126,26 @@ def confidence_maps(keypoints: np.ndarray, skeleton: Skeleton, image_size: tuple
     return out
 
 
+def _end_caps(field: str | None, end_caps: bool) -> bool:
+    if field is None:
+        return bool(end_caps)
+    if field not in PAF_FIELDS:
+        raise PosekitError(f"PAF field must be one of {', '.join(PAF_FIELDS)} (capsule: the "
+                           f"limb's rectangle and round caps; rect: the paper's rectangle), "
+                           f"got {field!r}")
+    return field == "capsule"
+
+
 def part_affinity_fields(keypoints: np.ndarray, skeleton: Skeleton,
                          image_size: tuple[int, int], stride: int = 8, width: float = 1.0,
-                         *, end_caps: bool = True) -> np.ndarray:
+                         *, end_caps: bool = True, field: str | None = None) -> np.ndarray:
     """PAFs (h, w, 2L) float32: unit limb vectors, averaged over the persons covering a pixel.
 
     ``width``: how far from the limb segment a pixel centre may be, in map pixels.
-    ``end_caps=False``: the paper's rectangle instead (module docstring).
+    ``field``: ``"capsule"`` (default) or ``"rect"``, the paper's rectangle (module
+    docstring); ``end_caps=False`` means ``"rect"`` when ``field`` is not given.
     """
+    end_caps = _end_caps(field, end_caps)
     W, H, s = _geometry(image_size, stride)
     if not (math.isfinite(width) and width >= 0):
         raise PosekitError(f"width must be a number of map pixels >= 0, got {width!r}")
@@ -188,11 +204,12 @@ def loss_mask(image_size: tuple[int, int], stride: int = 8,
 
 def render_targets(keypoints: np.ndarray, skeleton: Skeleton, image_size: tuple[int, int],
                    stride: int = 8, sigma: float = 7.0, width: float = 1.0,
-                   ignore: np.ndarray | None = None, *, end_caps: bool = True) -> Targets:
+                   ignore: np.ndarray | None = None, *, end_caps: bool = True,
+                   field: str | None = None) -> Targets:
     """All three maps of one image (see the module docstring)."""
     return Targets(
         heatmaps=confidence_maps(keypoints, skeleton, image_size, stride, sigma),
         pafs=part_affinity_fields(keypoints, skeleton, image_size, stride, width,
-                                  end_caps=end_caps),
+                                  end_caps=end_caps, field=field),
         mask=loss_mask(image_size, stride, ignore),
     )

@@ -168,3 +168,77 @@ def test_crowd_annotations_are_kept_but_not_people(tmp_path):
     assert coco.iscrowd[0].tolist() == [False, True]
     assert coco.people(0).shape == (1, 18, 3)
     assert coco.data["annotations"][1]["iscrowd"] == 1
+
+
+# AP-10K's 17 animal keypoints (its categories[].keypoints), the same count as COCO-17
+AP10K_KEYPOINTS = (
+    "left_eye", "right_eye", "nose", "neck", "root_of_tail", "left_shoulder", "left_elbow",
+    "left_front_paw", "right_shoulder", "right_elbow", "right_front_paw", "left_hip",
+    "left_knee", "left_back_paw", "right_hip", "right_knee", "right_back_paw",
+)
+
+
+def _file(path, categories, anns):
+    path.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "1.jpg", "width": 640, "height": 480}],
+        "annotations": anns, "categories": categories}))
+    return path
+
+
+def test_a_17_keypoint_file_of_other_keypoints_is_refused_for_coco18(tmp_path):
+    path = _file(tmp_path / "ap10k.json",
+                 [{"id": 1, "name": "antelope", "keypoints": list(AP10K_KEYPOINTS)}],
+                 [_ann(np.full((17, 3), 2.0))])
+    message = _error(path)
+    assert "keypoint names do not match skeleton 'coco18'" in message
+    assert "COCO-17" in message
+    assert "neck" in message and "root_of_tail" in message  # names the file has extra
+    assert "left_ear" in message  # and a COCO-17 name it lacks
+
+
+def test_same_count_other_names_is_refused_for_any_skeleton(tmp_path):
+    path = _file(tmp_path / "a.json", [{"id": 1, "keypoints": ["a", "b", "x"]}],
+                 [_ann(np.full((3, 3), 2.0))])
+    message = _error(path, TRI)
+    assert "skeleton 'tri'" in message and "x" in message and "but not c" in message
+
+
+def test_names_in_another_order_or_spelling_are_matched_by_name(tmp_path):
+    kp = np.array([[10, 10, 2], [20, 20, 2], [30, 30, 1]], dtype=float)  # a, b, c
+    path = _file(tmp_path / "a.json", [{"id": 7, "keypoints": ["C", "A", "b"]}],
+                 [_ann(kp[[2, 0, 1]], category_id=7)])
+    coco = load_coco_keypoints(path, TRI)
+    assert np.allclose(coco.keypoints[0][0], kp)
+    assert coco.data["categories"][0]["keypoints"] == ["a", "b", "c"]
+
+
+def test_coco17_names_in_other_spelling_still_convert(tmp_path):
+    names = [n.upper().replace("_", " ") for n in COCO17_KEYPOINTS]
+    kp = np.full((17, 3), 2.0)
+    kp[:, 0] = np.arange(17)
+    path = _file(tmp_path / "a.json", [{"id": 1, "keypoints": names}], [_ann(kp)])
+    coco = load_coco_keypoints(path, COCO18)
+    assert coco.converted_from == "coco17"
+    assert coco.keypoints[0][0, COCO18.index("LEar"), 0] == COCO17_KEYPOINTS.index("left_ear")
+
+
+def test_every_category_with_the_skeletons_names_is_read(tmp_path):
+    cats = [{"id": 1, "keypoints": ["a", "b", "c"]}, {"id": 2, "keypoints": ["a", "b", "c"]},
+            {"id": 3, "name": "car"}]
+    anns = [_ann(np.full((3, 3), 2.0)), _ann(np.full((3, 3), 2.0), id=2, category_id=2),
+            {"id": 3, "image_id": 1, "category_id": 3, "bbox": [0, 0, 5, 5]}]
+    coco = load_coco_keypoints(_file(tmp_path / "a.json", cats, anns), TRI)
+    assert coco.people(0).shape == (2, 3, 3)
+
+
+def test_error_unreadable_file(tmp_path, monkeypatch):
+    path = _coco17_file(tmp_path / "a.json", [_ann(np.full((17, 3), 2.0))])
+    real = type(path).read_text
+
+    def read_text(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(path), "read_text", read_text)
+    assert "cannot be read (Permission denied)" in _error(path)

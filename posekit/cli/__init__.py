@@ -3,7 +3,9 @@
 Each verb lives in its own module with a ``register(app)`` function; heavy imports stay
 inside command bodies so ``posekit --help`` and ``posekit parse`` start fast. The library
 raises :class:`~posekit.errors.PosekitError`; only :func:`main` turns it into a one-line
-message on stderr and exit code 1.
+message on stderr and exit code 1. Ctrl-C prints ``interrupted`` and exits with 130:
+typer would turn the KeyboardInterrupt into a silent exit 130 before :func:`main` sees it,
+so the command group re-raises it as :class:`_Interrupted`, which typer passes through.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from posekit._version import __version__
 from posekit.errors import PosekitError
@@ -32,8 +35,24 @@ _COMMAND_MODULES = (
     "compare",
 )
 
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past typer's silent ``Exit(130)`` to :func:`main`."""
+
+
+class _Group(TyperGroup):
+    """The root command group: lets Ctrl-C in any command reach :func:`main`."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
+
 app = typer.Typer(
     name="posekit",
+    cls=_Group,
     help="Bottom-up multi-person 2D pose estimation with Part Affinity Fields, any skeleton.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -62,12 +81,12 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point: run the app, turning user errors into exit code 1."""
+    """Console entry point: run the app; user errors exit 1, usage errors 2, Ctrl-C 130."""
     try:
         app(prog_name="posekit")
     except PosekitError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         typer.echo("interrupted", err=True)
         sys.exit(130)

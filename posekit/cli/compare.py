@@ -44,17 +44,18 @@ def register(app: typer.Typer) -> None:
     def compare_parsers(
         skeleton: SkeletonOpt,
         data: Annotated[Path | None, typer.Option(
-            "--data", metavar="ANNOTATIONS.json|DIR",
+            "--data", metavar="ANNOTATIONS.json|DIR|real",
             help="Real poses: a COCO keypoint annotation file (or a dataset folder holding "
-                 "annotations.json). Default: synthetic people of the skeleton.")] = None,
+                 "annotations.json); 'real': the bundled real set (COCO val2017 people). "
+                 "Default: synthetic people of the skeleton.")] = None,
         scenes: Annotated[int | None, typer.Option(
             "--scenes", "-n", min=1,
             help="Synthetic: scenes per number of people (default 10). --data: images drawn "
                  "at random (default: all).")] = None,
         people: Annotated[str | None, typer.Option(
             "--people", metavar="LIST",
-            help="People per scene, e.g. 1,2,4,8 or 1-6 (default 1,2,4,6,10,20). With --data: "
-                 "keep only images with these counts.")] = None,
+            help="People per scene, e.g. 1,2,4,8, a range 1:6 (or 1-6) or a mix 1:4,8 (default "
+                 "1,2,4,6,10,20). With --data: keep only images with these counts.")] = None,
         parsers: Annotated[str | None, typer.Option(
             "--parsers", metavar="LIST",
             help="Comma-separated parsers (default full-ilp,tree-ilp,hungarian,greedy; see "
@@ -92,16 +93,30 @@ def register(app: typer.Typer) -> None:
             "--solver", help="ILP solver for the ILP parsers (e.g. highs, cbc).")] = None,
         device: Annotated[str, typer.Option(
             "--device", "-d", help="Device for --weights: cpu, cuda or auto.")] = "cpu",
+        field: Annotated[str, typer.Option(
+            "--field", metavar="capsule|rect",
+            help="Rendered maps: the PAF region, capsule (posekit's targets) or rect (the "
+                 "paper's rectangle, which OpenPose trains on).")] = "capsule",
+        smooth: Annotated[float, typer.Option(
+            "--smooth", metavar="PX",
+            help="Rendered maps: blur them by a Gaussian of PX map pixels (1: closer to a "
+                 "network's output).")] = 0.0,
+        crowd: Annotated[bool, typer.Option(
+            "--crowd",
+            help="Grid crowds of --people real poses (default 10,20,40) from --data (default "
+                 "the bundled real set) on 656x368; --scenes crowds per count (default 3).")
+        ] = False,
     ) -> None:
         """Compare the multi-person parsers (OpenPose paper, Table 2) on any skeleton.
 
-        Reports OKS AP, objective gap to the best solution, optimality and time per scene.
+        Reports OKS AP, people missed and extra (fragments), objective gap to the best
+        solution, optimality and time per scene.
 
         Maps: rendered from ground truth (synthetic or --data) with seeded noise, or a network's.
         """
         from rich.console import Console
 
-        from posekit.cli.common import print_json
+        from posekit.cli.common import PLOT_SUFFIXES, check_output, print_json
         from posekit.compare import (
             DEFAULT_PARSERS,
             DEFAULT_SWEEP,
@@ -114,6 +129,8 @@ def register(app: typer.Typer) -> None:
         )
         from posekit.people import write_json_atomic
 
+        check_output(json_out, "--json", stdout=True)
+        check_output(plot, "--plot", suffixes=PLOT_SUFFIXES)
         names = (tuple(p.strip() for p in parsers.split(",") if p.strip())
                  if parsers is not None else DEFAULT_PARSERS)
         if sweep is not None and sweep.strip().lower() == "none":
@@ -123,12 +140,13 @@ def register(app: typer.Typer) -> None:
         else:
             levels = DEFAULT_SWEEP if plot is not None and weights is None else ()
         config = CompareConfig(
-            parsers=names, people=parse_people(people) if people is not None else None,
+            parsers=names,
+            people=parse_people(people.replace(":", "-")) if people is not None else None,
             scenes=scenes, noise=noise, sweep=levels, overlap=overlap, truncation=truncation,
             time_limit=time_limit, seed=seed,
             data=str(data) if data is not None else None,
             weights=str(weights) if weights is not None else None,
-            solver=solver, device=device, jobs=jobs,
+            solver=solver, device=device, jobs=jobs, field=field, smooth=smooth, crowd=crowd,
         )
         err = Console(stderr=True, highlight=False)
         with _progress(err) as bar:
@@ -147,6 +165,8 @@ def register(app: typer.Typer) -> None:
             print_json(report)
             return
         out = Console(highlight=False)
+        if not out.is_terminal:  # a file or a pipe: whole tables, not cut to 80 columns
+            out = Console(highlight=False, width=160)
         for table in render_table(report):
             out.print(table)
         dec = report["decode_ms"]
@@ -155,6 +175,10 @@ def register(app: typer.Typer) -> None:
         line = maps_line(report.get("maps") or {})
         if line:
             out.print(line)
+        if report.get("input"):
+            from posekit.compare.real import InputReport
+
+            out.print(InputReport(**report["input"]).line())
         for path, what in ((json_out, "JSON"), (plot, "plot")):
             if path is not None:
                 out.print(f"{what} -> {path}")

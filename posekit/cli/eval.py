@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from posekit.cli.common import ParserOpt, SkeletonOpt
+from posekit.cli.common import DEFAULT_PARSER, DecodeOpt, ParserOpt, SkeletonOpt, check_output
 from posekit.cli.infer import BatchOpt, DeviceOpt, ScalesOpt, WeightsOpt, parse_scales
+from posekit.errors import PosekitError
 
 __all__ = ["register"]
 
@@ -18,11 +19,17 @@ def register(app: typer.Typer) -> None:
     def eval_(
         skeleton: SkeletonOpt,
         data: Annotated[Path, typer.Option(
-            "--data", metavar="DIR",
+            "--data", metavar="DIR|ANNOTATIONS.json",
             help="COCO keypoint dataset: a folder with annotations.json and images/ "
-                 "(as `posekit synth` writes), or the annotations file itself.")],
+                 "(as `posekit synth` writes), or the annotations file itself (e.g. COCO's "
+                 "annotations/person_keypoints_val2017.json, with --images val2017).")],
+        images: Annotated[Path | None, typer.Option(
+            "--images", metavar="DIR",
+            help="Folder holding the images the annotations name (default: images/ beside "
+                 "the annotations file).")] = None,
         weights: WeightsOpt = None,
-        parser: ParserOpt = "hungarian",
+        parser: ParserOpt = DEFAULT_PARSER,
+        decode: DecodeOpt = "posekit",
         json_out: Annotated[Path | None, typer.Option(
             "--json", metavar="FILE", help="Also write the results as JSON.")] = None,
         device: DeviceOpt = "auto",
@@ -43,11 +50,19 @@ def register(app: typer.Typer) -> None:
         from posekit.people import write_json_atomic
         from posekit.skeleton import load_skeleton
 
+        check_output(json_out, "--json")
+        if images is not None and not images.is_dir():
+            raise PosekitError(f"--images {str(images)!r} is not a folder; pass the folder "
+                               "holding the dataset's images (e.g. COCO's val2017/)")
         sk = load_skeleton(skeleton)
         dataset = load_coco_keypoints(data, sk)
+        dataset.image_root = images
+        if not dataset.image_dir().is_dir():
+            raise PosekitError(f"{dataset.path}: no image folder {str(dataset.image_dir())!r}; "
+                               "pass --images DIR (e.g. COCO's val2017/)")
         est = PoseEstimator(sk, weights, parser=parser, device=device,
                             scales=parse_scales(scales), batch_size=batch_size,
-                            warn_demo=False)
+                            warn_demo=False, decode_options={"decode": decode})
         err = _console()
 
         def report(name: str, message: str, error: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from posekit.cli.common import SkeletonOpt
+from posekit.cli.common import SkeletonOpt, check_output
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to create.")],
         images: Annotated[int, typer.Option("--images", "-n", help="Number of images.")] = 100,
         people: Annotated[str, typer.Option(
-            "--people", help="People per image, A:B (uniform) or N.")] = "1:4",
+            "--people", help="People per image: a range A:B (or A-B), drawn uniformly, or N.")
+        ] = "1:4",
         size: Annotated[str, typer.Option("--size", help="Image size WxH (or N).")] = "256x256",
         seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
         fmt: Annotated[str, typer.Option("--format", help="Image format: png or jpg.")] = "png",
@@ -44,6 +45,7 @@ def register(app: typer.Typer) -> None:
         )
         from posekit.training.log import progress_bar
 
+        check_output(out, "--out", folder=True)
         sk = load_skeleton(skeleton)
         spec = SynthSpec(images=images, people=parse_people(people), size=parse_size(size),
                          seed=seed, fmt=fmt.lower().lstrip("."), occluders=occluders,

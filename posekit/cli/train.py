@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from posekit.cli.common import SkeletonOpt
+from posekit.cli.common import DEFAULT_PARSER, SkeletonOpt, check_output
 
 _ARCH = "Architecture"
 _OPT = "Optimisation"
@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, _opt("--seed", help="Random seed (default: 0).",
                                          panel=_RUN)] = None,
         parser: Annotated[str | None, _opt(
-            "--parser", help="Parser for validation AP (default: greedy).", panel=_RUN)] = None,
+            "--parser", help=f"Parser for validation AP (default: {DEFAULT_PARSER}).",
+            panel=_RUN)] = None,
         save_every: Annotated[int | None, _opt(
             "--save-every", help="Also checkpoint every N steps (default: each epoch).",
             panel=_RUN)] = None,
@@ -99,6 +100,7 @@ def register(app: typer.Typer) -> None:
         from posekit.training.loop import resume as resume_run
         from posekit.training.loop import train as train_run
 
+        check_output(out, "--out", folder=True)
         sk_name = str(Path(skeleton).resolve()) if skeleton.lower().endswith(".toml") else skeleton
         options = {
             "data": str(data.resolve()), "val_data": str(val_data.resolve()) if val_data else None,

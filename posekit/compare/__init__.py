@@ -1,10 +1,13 @@
 """``compare-parsers``: the OpenPose paper's parser comparison, on any skeleton.
 
-Scenes (:mod:`~posekit.compare.scenes`: synthetic people, a COCO keypoint file, or a network
-on a dataset) -> maps (:mod:`~posekit.compare.noise`, rendered from the ground truth with a
-seeded noise model, or the network's) -> one candidate graph per scene -> every parser
-(:mod:`~posekit.compare.runner`) -> OKS AP, objective gap, optimality and parse time per
-parser, overall and per number of people (:mod:`~posekit.compare.report`).
+Scenes (:mod:`~posekit.compare.scenes`: synthetic people, a COCO keypoint file such as the
+bundled real set, grid crowds of its real people (:mod:`~posekit.compare.real`), or a
+network on a dataset) -> maps (:mod:`~posekit.compare.noise`, rendered from the ground
+truth with a seeded noise model, or the network's) -> one candidate graph per scene ->
+every parser (:mod:`~posekit.compare.runner`) -> OKS AP, people missed and extra
+(:mod:`~posekit.compare.count`), objective gap, optimality and parse time per parser,
+overall and per number of people (:mod:`~posekit.compare.report`). Annotation files are
+cleaned first (:func:`~posekit.compare.real.clean_coco`); what was left out is reported.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from posekit.compare.count import PeopleCount, count_people
 from posekit.compare.mapstats import MapStats, measure_maps
 from posekit.compare.noise import NoiseModel, render_maps
 from posekit.compare.report import maps_line, plot_report, render_table, summarize
@@ -41,9 +45,11 @@ __all__ = [
     "synthetic_scenes", "coco_scenes", "parse_people", "summarize", "render_table",
     "plot_report", "maps_line", "MapStats", "measure_maps", "DEFAULT_PARSERS",
     "DEFAULT_PEOPLE", "DEFAULT_SCENES", "DEFAULT_TIME_LIMIT", "DEFAULT_SWEEP",
+    "PeopleCount", "count_people", "DEFAULT_CROWD_SCENES",
 ]
 
 DEFAULT_SWEEP = (0.0, 0.5, 1.0, 1.5, 2.0)
+DEFAULT_CROWD_SCENES = 3  # --crowd: crowds (seeds) per number of people
 
 
 def _check(config: CompareConfig) -> CompareConfig:
@@ -64,15 +70,31 @@ def _check(config: CompareConfig) -> CompareConfig:
                            f"got {config.truncation}")
     if config.jobs < 1:
         raise PosekitError(f"--jobs must be at least 1, got {config.jobs}")
+    from posekit.targets import PAF_FIELDS
+
+    if config.field not in PAF_FIELDS:
+        raise PosekitError(f"--field {config.field!r}: give capsule (posekit's targets) or "
+                           "rect (the paper's rectangle, OpenPose's targets)")
+    if not (config.smooth >= 0 and config.smooth < float("inf")):
+        raise PosekitError(f"--smooth must be a number of map pixels >= 0, got "
+                           f"{config.smooth}")
     NoiseModel(config.noise)
     for level in config.sweep:
         NoiseModel(level)
+    if config.crowd:
+        if config.weights:
+            raise PosekitError("--crowd arranges real poses on a grid and renders their maps; "
+                               "it has no images for a network (--weights)")
+        return replace(config, source="real", data=config.data or "real")
     if config.weights:
         if not config.data:
             raise PosekitError("--weights needs --data DIR: a dataset folder with "
                                "annotations.json and images/")
         if config.sweep:
             raise PosekitError("--sweep varies the noise of rendered maps; it does not apply "
+                               "to network maps (--weights)")
+        if config.field != "capsule" or config.smooth:
+            raise PosekitError("--field and --smooth shape rendered maps; they do not apply "
                                "to network maps (--weights)")
         return replace(config, source="network")
     return replace(config, source="coco" if config.data else "synthetic")
@@ -89,7 +111,20 @@ def compare_parsers(skeleton: str | Path | Skeleton, config: CompareConfig | Non
     config = _check(config or CompareConfig())
     make_parsers(config.parsers, config.time_limit, config.solver)  # unknown names fail here
     coco = None
-    if config.source == "synthetic":
+    inputs = None
+    if config.source == "real":
+        from posekit.compare.real import CROWD_SIZES, load_real
+
+        real = load_real(sk, config.data)
+        inputs = real.report
+        counts = config.people or CROWD_SIZES
+        config = replace(config, people=tuple(counts),
+                         scenes=config.scenes or DEFAULT_CROWD_SCENES)
+        scenes = []
+        for count in counts:
+            for j in range(config.scenes):
+                scenes.append(real.crowd(count, config.seed + j, index=len(scenes)))
+    elif config.source == "synthetic":
         people = config.people or DEFAULT_PEOPLE
         config = replace(config, people=tuple(people),
                          scenes=config.scenes or DEFAULT_SCENES)
@@ -97,8 +132,9 @@ def compare_parsers(skeleton: str | Path | Skeleton, config: CompareConfig | Non
                                   overlap=config.overlap, truncation=config.truncation)
     else:
         from posekit.coco import load_coco_keypoints
+        from posekit.compare.real import clean_coco, resolve_data
 
-        coco = load_coco_keypoints(config.data, sk)
+        coco, inputs = clean_coco(load_coco_keypoints(resolve_data(config.data), sk))
         scenes = coco_scenes(coco, scenes=config.scenes, people=config.people,
                              seed=config.seed, source=config.source)
         if config.source == "network":
@@ -121,4 +157,5 @@ def compare_parsers(skeleton: str | Path | Skeleton, config: CompareConfig | Non
     if config.sweep:
         by_level = {level: records[i * n:(i + 1) * n] for i, level in enumerate(levels)}
         sweep = {level: by_level[level] for level in sorted(set(levels))}
-    return summarize(sk, config.to_dict(), scenes, gt, main, sweep)
+    return summarize(sk, config.to_dict(), scenes, gt, main, sweep,
+                     inputs=inputs.to_dict() if inputs is not None else None)

@@ -120,8 +120,13 @@ def person_scale(kp: np.ndarray) -> np.ndarray:
 
 def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int, int],
                 noise: NoiseModel, rng: np.random.Generator, *, stride: int = STRIDE,
-                sigma: float = SIGMA) -> tuple[np.ndarray, np.ndarray]:
-    """(heatmaps (h, w, K+1) float32, PAFs (h, w, 2L) float32) for people (P, K, 3)."""
+                sigma: float = SIGMA, field: str = "capsule"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(heatmaps (h, w, K+1) float32, PAFs (h, w, 2L) float32) for people (P, K, 3).
+
+    ``field``: the limb region of the PAFs, ``"capsule"`` (posekit's targets) or ``"rect"``
+    (the paper's rectangle, OpenPose's training targets); see :mod:`posekit.targets`.
+    """
     from posekit.targets import confidence_maps, part_affinity_fields
 
     K = skeleton.num_keypoints
@@ -132,8 +137,8 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
     if level == 0 or len(kp) == 0:
         heat = np.asarray(confidence_maps(kp, skeleton, (W, H), stride=stride, sigma=sigma),
                           dtype=np.float32)
-        paf = np.asarray(part_affinity_fields(kp, skeleton, (W, H), stride=stride),
-                         dtype=np.float32)
+        paf = np.asarray(part_affinity_fields(kp, skeleton, (W, H), stride=stride,
+                                              field=field), dtype=np.float32)
         return heat if heat.shape[-1] == K + 1 else _with_background(heat[..., :K]), paf
 
     P = len(kp)
@@ -180,8 +185,8 @@ def render_maps(skeleton: Skeleton, keypoints: np.ndarray, image_size: tuple[int
         win = _window(moved[p], (w, h), stride, sigma)
         if win is None:
             continue
-        field = _crop_maps(part_affinity_fields, moved[p], skeleton, win, stride)
-        vec = np.stack([field[..., chx], field[..., chy]], axis=-1).astype(np.float64)
+        one = _crop_maps(part_affinity_fields, moved[p], skeleton, win, stride, field=field)
+        vec = np.stack([one[..., chx], one[..., chy]], axis=-1).astype(np.float64)
         c, s = np.cos(turn[p]), np.sin(turn[p])
         vec = np.stack([c * vec[..., 0] - s * vec[..., 1], s * vec[..., 0] + c * vec[..., 1]],
                        axis=-1)

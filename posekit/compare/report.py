@@ -4,8 +4,13 @@
 [{"parser", "ap", "ap50", "objective_gap", "optimal_fraction", "median_ms", "p95_ms",
 "timeouts", "by_people": [{"people", "ap", "median_ms", ...}], ...}], ...}`` plus
 ``decode_ms`` (decode time per scene, the same for every parser), ``maps`` (how the
-maps differ from the ground truth, :mod:`posekit.compare.mapstats`) and, when a noise sweep ran,
-``sweep`` (AP per parser at each noise level).
+maps differ from the ground truth, :mod:`posekit.compare.mapstats`), ``input`` (for
+annotation files: what was read and left out, :class:`~posekit.compare.real.InputReport`)
+and, when a noise sweep ran, ``sweep`` (AP per parser at each noise level).
+
+Next to AP every result (and every ``by_people`` and ``sweep`` entry) counts people
+(:mod:`posekit.compare.count`): ``people`` present, ``found``, ``recovered`` (OKS >= 0.5,
+one-to-one), ``missed`` and ``extra`` (found people matching no true person: fragments).
 
 Objective gap of a parser on a scene: (best - its objective) / |best|, where best is the
 highest objective any parser found on that scene (full-ilp's optimum when it proved
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from posekit._atomic import atomic_path
+from posekit.compare.count import PeopleCount, count_people
 from posekit.compare.mapstats import MapStats
 from posekit.compare.runner import SceneRecord
 from posekit.compare.scenes import Scene
@@ -61,9 +67,21 @@ def _evaluate(gt: dict[str, Any], scenes: Sequence[Scene], records: Sequence[Sce
     return evaluate_oks(gt, dets, skeleton, image_ids=ids)
 
 
+def _counts(skeleton: Skeleton, scenes: Sequence[Scene], records: Sequence[SceneRecord],
+            parser: str) -> list[PeopleCount]:
+    """Per scene: the parser's people recovered, missed and added (records align)."""
+    return [count_people(r.parsers[parser].keypoints, s.keypoints, skeleton, areas=s.areas)
+            for s, r in zip(scenes, records, strict=True)]
+
+
+def _count_keys(counts: Sequence[PeopleCount]) -> dict[str, int]:
+    return PeopleCount.total(counts).to_dict()
+
+
 def summarize(skeleton: Skeleton, config: dict[str, Any], scenes: Sequence[Scene],
               gt: dict[str, Any], records: Sequence[SceneRecord],
-              sweep: dict[float, Sequence[SceneRecord]] | None = None) -> dict[str, Any]:
+              sweep: dict[float, Sequence[SceneRecord]] | None = None, *,
+              inputs: dict[str, int] | None = None) -> dict[str, Any]:
     """The comparison's JSON (module docstring). ``records`` align with ``scenes``."""
     parsers = list(config["parsers"])
     gaps = _gaps(records, parsers)
@@ -74,11 +92,14 @@ def summarize(skeleton: Skeleton, config: dict[str, Any], scenes: Sequence[Scene
         recs = [r.parsers[p] for r in records]
         seconds = [r.seconds for r in recs]
         metrics = _evaluate(gt, scenes, records, p, skeleton)
+        counts = _counts(skeleton, scenes, records, p)
         by_people = []
         for n, idx in groups.items():
             m = _evaluate(gt, scenes, records, p, skeleton, idx)
             by_people.append({
                 "people": n, "scenes": len(idx), "ap": _r(m["ap"]), "ap50": _r(m["ap50"]),
+                **{k: v for k, v in _count_keys([counts[i] for i in idx]).items()
+                   if k in ("recovered", "missed", "extra")},
                 "objective_gap": _r(float(gaps[p][idx].mean()), 6),
                 "optimal_fraction": _r(float((gaps[p][idx] <= _TOL).mean())),
                 "median_ms": _ms([seconds[i] for i in idx], 50),
@@ -98,6 +119,7 @@ def summarize(skeleton: Skeleton, config: dict[str, Any], scenes: Sequence[Scene
             "mean_ms": round(float(np.mean(seconds) * 1e3), 3) if seconds else 0.0,
             "timeouts": statuses.get("time_limit", 0),
             "status": statuses,
+            **_count_keys(counts),
             "by_people": by_people,
         })
     decode = [r.decode_seconds for r in records]
@@ -111,11 +133,15 @@ def summarize(skeleton: Skeleton, config: dict[str, Any], scenes: Sequence[Scene
         "maps": sum((r.maps for r in records if r.maps is not None), MapStats()).summary(),
         "results": results,
     }
+    if inputs is not None:
+        out["input"] = dict(inputs)
     if sweep:
         out["sweep"] = [
             {"noise": level,
              "results": [{"parser": p, **{k: _r(v) for k, v in _evaluate(
-                 gt, scenes, recs, p, skeleton).items() if k in ("ap", "ap50")}}
+                 gt, scenes, recs, p, skeleton).items() if k in ("ap", "ap50")},
+                 **{k: v for k, v in _count_keys(_counts(skeleton, scenes, recs, p)).items()
+                    if k in ("missed", "extra")}}
                  for p in parsers]}
             for level, recs in sorted(sweep.items())
         ]
@@ -134,17 +160,24 @@ def render_table(report: dict[str, Any]) -> list[Any]:
 
     cfg = report["config"]
     maps = "network maps" if cfg["source"] == "network" else f"noise {cfg['noise']:g}"
+    if cfg["source"] != "network":
+        if cfg.get("field", "capsule") != "capsule":
+            maps += f", {cfg['field']} PAFs"
+        if cfg.get("smooth"):
+            maps += f", smoothed {cfg['smooth']:g} px"
     title = (f"compare-parsers: {report['skeleton']}, {report['scenes']} scenes "
              f"({cfg['source']}), {report['gt_people']} people, {maps}")
     main = Table(title=title, title_justify="left")
-    for col in ("parser", "AP", "AP50", "gap %", "optimal %", "median ms", "p95 ms",
-                "timeouts"):
+    for col in ("parser", "AP", "AP50", "missed", "extra", "gap %", "optimal %", "median ms",
+                "p95 ms", "timeouts"):
         main.add_column(col, justify="left" if col == "parser" else "right", no_wrap=True)
     for r in report["results"]:
         main.add_row(r["parser"], _fmt(r["ap"], True), _fmt(r["ap50"], True),
+                     str(r.get("missed", "-")), str(r.get("extra", "-")),
                      f"{100 * r['objective_gap']:.2f}", _fmt(r["optimal_fraction"], True),
                      f"{r['median_ms']:.1f}", f"{r['p95_ms']:.1f}", str(r["timeouts"]))
-    per = Table(title="By number of people: AP / median ms per scene", title_justify="left")
+    per = Table(title="By number of people: AP / median ms per scene / missed / extra",
+                title_justify="left")
     per.add_column("people", justify="right", no_wrap=True)
     per.add_column("scenes", justify="right", no_wrap=True)
     for r in report["results"]:
@@ -153,6 +186,7 @@ def render_table(report: dict[str, Any]) -> list[Any]:
     for i, row in enumerate(rows):
         per.add_row(str(row["people"]), str(row["scenes"]), *(
             f"{_fmt(r['by_people'][i]['ap'], True)} / {r['by_people'][i]['median_ms']:.1f}"
+            f" / {r['by_people'][i].get('missed', '-')} / {r['by_people'][i].get('extra', '-')}"
             for r in report["results"]))
     out: list[Any] = [main, per]
     if report.get("sweep"):
@@ -188,7 +222,8 @@ def maps_line(maps: dict[str, Any]) -> str:
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:
-    """Save the plot: time per scene against people (log) and AP against noise."""
+    """Save the plot: time per scene against people (log), AP against noise, and the
+    people each parser missed and added."""
 
     import matplotlib
 
@@ -196,7 +231,7 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), dpi=100)
+    fig, (left, right, tally) = plt.subplots(1, 3, figsize=(13.5, 3.8), dpi=100)
     network = report["config"]["source"] == "network"
     for i, r in enumerate(report["results"]):
         rows = r["by_people"]
@@ -230,6 +265,20 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     right.set_ylabel("OKS AP (%)")
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8)
+    names = [r["parser"] for r in report["results"]]
+    x = np.arange(len(names))
+    tally.bar(x - 0.2, [r.get("missed", 0) for r in report["results"]], 0.4, label="missed",
+               color="C3")
+    tally.bar(x + 0.2, [r.get("extra", 0) for r in report["results"]], 0.4,
+               label="extra (fragments)", color="C7")
+    most = max([r.get("missed", 0) for r in report["results"]]
+               + [r.get("extra", 0) for r in report["results"]] + [1])
+    tally.set_ylim(0, most * 1.15)
+    tally.set_xticks(x, names, fontsize=8)
+    tally.set_ylabel(f"people (of {report.get('gt_people', 0)})")
+    tally.set_title("people missed / extra", fontsize=9)
+    tally.grid(True, axis="y", alpha=0.3)
+    tally.legend(fontsize=8)
     cfg = report["config"]
     maps = "network maps" if cfg["source"] == "network" else f"times at noise {cfg['noise']:g}"
     fig.suptitle(f"{report['skeleton']}: {report['scenes']} scenes ({cfg['source']}), {maps}",

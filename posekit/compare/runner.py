@@ -55,13 +55,17 @@ class CompareConfig:
     solver: str | None = None
     device: str = "cpu"
     jobs: int = 1
+    field: str = "capsule"  # rendered maps: PAF region, "capsule" or "rect" (the paper's)
+    smooth: float = 0.0  # rendered maps: Gaussian blur, map pixels
+    crowd: bool = False  # file sources: grid crowds of --people real poses, not the images
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for k in ("parsers", "people", "sweep"):
             out[k] = None if out[k] is None else list(out[k])
         out["noise_model"] = NoiseModel(self.noise).to_dict()
-        out["maps"] = {"stride": STRIDE, "sigma": SIGMA}
+        out["maps"] = {"stride": STRIDE, "sigma": SIGMA, "paf_half_width": STRIDE * 1.0,
+                       "field": self.field, "smooth": self.smooth}
         return out
 
 
@@ -145,6 +149,15 @@ def _init(skeleton: Skeleton, config: CompareConfig) -> None:
     _warm_up(skeleton)
 
 
+def _init_worker(skeleton: Skeleton, config: CompareConfig) -> None:
+    """A worker process's :func:`_init`; Ctrl-C is the main process's to handle (it
+    stops the pool), so workers ignore it instead of each printing a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init(skeleton, config)
+
+
 def _warm_up(skeleton: Skeleton) -> None:
     """Solve one small clean scene with every parser, untimed, so that the first timed
     scene does not pay for lazy imports and solver start-up."""
@@ -183,8 +196,12 @@ def _maps(scene: Scene, noise: float) -> tuple[np.ndarray, np.ndarray, tuple[int
         loaded = est.load(image_file(scene))
         heat, paf = est.maps([loaded])[0]
         return heat, paf, loaded.working_size, loaded.scale
+    from posekit.compare.ideal import smooth_maps
+
     rng = np.random.default_rng([int(config.seed), int(scene.index), int(round(noise * 1e6))])
-    heat, paf = render_maps(skeleton, scene.keypoints, scene.image_size, NoiseModel(noise), rng)
+    heat, paf = render_maps(skeleton, scene.keypoints, scene.image_size, NoiseModel(noise), rng,
+                            field=config.field)
+    heat, paf = smooth_maps(heat, paf, config.smooth)
     return heat, paf, scene.image_size, (1.0, 1.0)
 
 
@@ -194,8 +211,11 @@ def _run_unit(unit: tuple[Scene, float]) -> SceneRecord:
     scene, noise = unit
     skeleton: Skeleton = _STATE["skeleton"]
     heat, paf, size, (sx, sy) = _maps(scene, noise)
+    # rendered maps are at exactly STRIDE (the last map pixel may run past the image's
+    # edge when a side is not a multiple of it); a network's maps cover its input exactly
+    stride = None if scene.source == "network" else STRIDE
     start = time.perf_counter()
-    candidates = build_candidates(heat, paf, skeleton, image_size=size)
+    candidates = build_candidates(heat, paf, skeleton, image_size=size, stride=stride)
     decode = time.perf_counter() - start
     rec = SceneRecord(scene.index, noise, scene.num_people, decode, candidates.num_candidates)
     if noise == _STATE["config"].noise:  # the report describes the main level's maps
@@ -228,7 +248,7 @@ def run_units(skeleton: Skeleton, config: CompareConfig, units: Sequence[tuple[S
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init,
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(skeleton, config)) as pool:
         futures = {pool.submit(_run_unit, unit): i for i, unit in enumerate(units)}
         try:

@@ -1,6 +1,6 @@
 """Scenes for ``compare-parsers``: ground-truth people (P, K, 3) and where their maps come from.
 
-Three sources, one :class:`Scene` type:
+Four sources, one :class:`Scene` type:
 
 1. ``synthetic``: people of any skeleton from :func:`posekit.synth.sample_poses`, seeded per
    (seed, number of people, scene number), so a scene never changes when other scenes are
@@ -9,8 +9,10 @@ Three sources, one :class:`Scene` type:
 2. ``coco``: the labelled, non-crowd people of images from a COCO keypoint file.
 3. ``network``: the same images, but maps come from a trained network instead of being
    rendered from the ground truth.
+4. ``real``: grid crowds of real people from a COCO keypoint file
+   (:mod:`posekit.compare.real`).
 
-For 1 and 2 the maps are rendered from the ground truth by :mod:`posekit.compare.noise`.
+For 1, 2 and 4 the maps are rendered from the ground truth by :mod:`posekit.compare.noise`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from posekit.synth.poses import sample_poses
 __all__ = ["Scene", "Source", "synthetic_scenes", "coco_scenes", "scenes_gt",
            "synthetic_image_size", "person_size_range", "parse_people"]
 
-Source = Literal["synthetic", "coco", "network"]
+Source = Literal["synthetic", "coco", "network", "real"]
 BASE_SIZE = (640, 480)  # smallest synthetic image
 FILL = 0.3  # fraction of a synthetic image that people's boxes cover, on average
 MIN_LIMB = 8.0  # pixels: the shortest limb of the smallest synthetic person
@@ -48,6 +50,8 @@ class Scene:
     keypoints: np.ndarray  # (P, K, 3) [x, y, v] people whose maps are rendered
     source: Source = "synthetic"
     image_path: str = ""  # network source: the image file
+    name: str = ""  # what the scene is, for reports ("image 785", "crowd 20 seed 1")
+    areas: np.ndarray | None = None  # (P,) OKS scale of the people (None: keypoint boxes)
 
     @property
     def num_people(self) -> int:
@@ -163,7 +167,8 @@ def coco_scenes(coco: CocoKeypoints, *, scenes: int | None, people: Sequence[int
             beside = coco.path.parent / im.file_name
             if not Path(path).is_file() and beside.is_file():
                 path = str(beside)
-        out.append(Scene(len(out), im.id, (im.width, im.height), coco.people(i), source, path))
+        out.append(Scene(len(out), im.id, (im.width, im.height), coco.people(i), source, path,
+                         name=f"image {im.id}", areas=coco.areas[i][coco.people_mask(i)]))
     return out
 
 
@@ -181,9 +186,13 @@ def scenes_gt(skeleton: Skeleton, scenes: Sequence[Scene],
     from their keypoints.
     """
     if coco is None:
+        from posekit.compare.count import keypoint_areas
+
         images = [{"id": s.image_id, "file_name": "", "width": s.image_size[0],
                    "height": s.image_size[1]} for s in scenes]
-        return coco_dict(skeleton, images, [s.keypoints for s in scenes])
+        areas = [s.areas if s.areas is not None else keypoint_areas(s.keypoints)
+                 for s in scenes]
+        return coco_dict(skeleton, images, [s.keypoints for s in scenes], areas=areas)
     ids = {s.image_id for s in scenes}
     order = {s.image_id: n for n, s in enumerate(scenes)}
     data = coco.data

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from posekit.decode.graph import CandidateGraph
-from posekit.decode.limbs import Interpolation, LimbScoring, score_limbs
+from posekit.decode.limbs import Ends, Interpolation, LimbScoring, ScoreMode, Spacing, score_limbs
 from posekit.decode.peaks import Refine, Upsample, find_peaks
 from posekit.decode.resize import Kernel, resolve_geometry, upsample_maps
 from posekit.errors import PosekitError
@@ -25,7 +25,7 @@ from posekit.skeleton import Skeleton, load_skeleton
 
 __all__ = [
     "CandidateGraph", "DecodeConfig", "build_candidates", "parse_maps", "find_peaks",
-    "check_parser_options",
+    "check_parser_options", "decode_preset", "PRESETS",
 ]
 
 
@@ -45,6 +45,8 @@ class DecodeConfig:
         refine: sub-pixel refinement, ``"quadratic"``, ``"centroid"`` (OpenPose's) or
             ``"none"``; refine_radius: half-size of the centroid window (image pixels).
         max_peaks: most candidates kept per part (the best); ``None``: all.
+        peak_separation: a peak closer than this many map pixels to a stronger one of
+            its part is dropped (0: none, as OpenPose).
 
     Limbs (:mod:`posekit.decode.limbs`):
         paf_threshold: a PAF sample counts when (PAF . unit vector) exceeds it.
@@ -54,6 +56,13 @@ class DecodeConfig:
         distance_prior: ``min(distance_prior * image_height / length - 1, 0)`` is added to
             a pair's score; ``None`` drops it.
         min_limb_score: a pair is accepted when its score exceeds it.
+        end_samples: ``"count"``: the two end samples, which sit on the candidates, count
+            in the fraction test (OpenPose); ``"skip"``: only the samples between them do.
+        sample_spacing: ``"both-ends"`` (samples from candidate to candidate, both
+            included) or ``"openpose"`` (OpenPose C++: ``a + k d / n``, k < n).
+        limb_score: ``"mean"`` of all samples, or ``"mean-above"``: of the samples above
+            ``paf_threshold`` only (OpenPose C++).
+        See :mod:`posekit.decode.limbs`; :func:`decode_preset` gives named settings.
     """
 
     peak_threshold: float = 0.05
@@ -62,6 +71,7 @@ class DecodeConfig:
     refine: Refine = "quadratic"
     refine_radius: int = 3
     max_peaks: int | None = 127
+    peak_separation: float = 1.0
     paf_threshold: float = 0.05
     min_above: float = 0.95
     min_samples: int = 5
@@ -69,8 +79,15 @@ class DecodeConfig:
     sample_density: float = 5.0
     distance_prior: float | None = 0.5
     min_limb_score: float = 0.0
+    end_samples: Ends = "skip"
+    sample_spacing: Spacing = "both-ends"
+    limb_score: ScoreMode = "mean"
 
     def __post_init__(self) -> None:
+        t = self.peak_threshold
+        if isinstance(t, (bool, str)) or not 0 <= np.float64(t) <= 1:  # refuses NaN too
+            raise PosekitError(f"peak_threshold (--peak-threshold) must be a number from 0 to "
+                               f"1 (heatmaps are confidences), got {t!r}")
         if self.upsample not in ("patch", "full", "none"):
             raise PosekitError(f"DecodeConfig.upsample must be 'patch', 'full' or 'none', "
                                f"got {self.upsample!r}")
@@ -86,6 +103,10 @@ class DecodeConfig:
         if self.max_peaks is not None and self.max_peaks < 1:
             raise PosekitError(f"DecodeConfig.max_peaks must be >= 1 or None, "
                                f"got {self.max_peaks!r}")
+        sep = self.peak_separation
+        if isinstance(sep, (bool, str)) or not 0 <= np.float64(sep) < np.inf:
+            raise PosekitError(f"DecodeConfig.peak_separation must be a number of map pixels "
+                               f">= 0, got {sep!r}")
         _ = self.scoring  # validates the limb fields
 
     @property
@@ -94,7 +115,8 @@ class DecodeConfig:
             sample_threshold=self.paf_threshold, min_above=self.min_above,
             min_samples=self.min_samples, max_samples=self.max_samples,
             density=self.sample_density, prior=self.distance_prior,
-            min_score=self.min_limb_score,
+            min_score=self.min_limb_score, ends=self.end_samples,
+            spacing=self.sample_spacing, score=self.limb_score,
         )
 
 
@@ -133,7 +155,7 @@ def build_candidates(heatmaps: np.ndarray, pafs: np.ndarray, skeleton: Skeleton 
     peaks = find_peaks(heat[..., :K], config.peak_threshold, image_size=size,
                        stride=scale, upsample=config.upsample, kernel=config.kernel,
                        refine=config.refine, refine_radius=config.refine_radius,
-                       max_peaks=config.max_peaks)
+                       max_peaks=config.max_peaks, separation=config.peak_separation)
     pairs, scores = score_limbs(paf, peaks, sk, image_height=size[1], scale=scale,
                                 rule=config.scoring, interpolation=interpolation)
     return CandidateGraph(tuple(peaks), pairs, scores, size)
@@ -148,10 +170,16 @@ def parse_maps(heatmaps: np.ndarray, pafs: np.ndarray,
         skeleton: name, ``.toml`` path or :class:`Skeleton`.
         parser: parser name (see ``posekit parsers``) or parser object.
         image_size: ``(W, H)`` the maps cover; ``None``: maps at image resolution.
-        options: :class:`DecodeConfig` fields (or ``config=DecodeConfig(...)``, and
-            ``stride``); the rest go to the parser's factory (e.g. ``time_limit``).
+        options: ``decode``: a preset name (:mod:`posekit.decode.presets`: ``"posekit"``,
+            the default, or ``"openpose"``), giving the decoding settings and the
+            post-rules of a parser given by name; :class:`DecodeConfig` fields on top
+            (or ``config=DecodeConfig(...)``, and ``stride``); the rest go to the
+            parser's factory (e.g. ``time_limit``, ``rules``).
     """
-    config = options.pop("config", None) or DecodeConfig()
+    from posekit.decode.presets import decode_preset
+
+    preset = decode_preset(options.pop("decode", None) or "posekit")
+    config = options.pop("config", None) or preset.config
     if not isinstance(config, DecodeConfig):
         raise PosekitError(f"config must be a DecodeConfig, got {type(config).__name__}")
     stride = options.pop("stride", None)
@@ -162,9 +190,22 @@ def parse_maps(heatmaps: np.ndarray, pafs: np.ndarray,
     check_parser_options(parser, options)
     from posekit.parsers import get_parser
 
+    if isinstance(parser, str) and "rules" not in options and parser_takes(parser, "rules"):
+        options["rules"] = preset.rules
     made = get_parser(parser, **options)
     graph = build_candidates(heatmaps, pafs, sk, image_size, config, stride=stride)
     return list(made(graph, sk))
+
+
+def parser_takes(parser: str, option: str) -> bool:
+    """Whether the factory of the parser called ``parser`` takes ``option``."""
+    from posekit.parsers import PARSERS
+
+    try:
+        params = inspect.signature(PARSERS.get(parser)).parameters
+    except (TypeError, ValueError):
+        return False
+    return option in params  # (a factory taking **options may not know it)
 
 
 def check_parser_options(parser: Any, options: dict[str, Any]) -> None:
@@ -173,7 +214,7 @@ def check_parser_options(parser: Any, options: dict[str, Any]) -> None:
         return
     from posekit.registry import closest
 
-    decode = sorted(_CONFIG_FIELDS | {"config", "stride"})
+    decode = sorted(_CONFIG_FIELDS | {"config", "stride", "decode"})
     accepted: list[str] = []
     if isinstance(parser, str):
         from posekit.parsers import PARSERS
@@ -195,3 +236,13 @@ def check_parser_options(parser: Any, options: dict[str, Any]) -> None:
                                            "building it)")
     raise PosekitError(f"unknown option(s) {', '.join(unknown)} for {who} or decoding "
                        f"(options: {', '.join(decode)}){hint}")
+
+
+def __getattr__(name: str) -> Any:
+    """``decode_preset`` and ``PRESETS`` (posekit.decode.presets, which needs the parsers'
+    post-rules, so it is imported on first use)."""
+    if name in ("decode_preset", "PRESETS", "DecodePreset"):
+        from posekit.decode import presets
+
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,12 +18,20 @@ The PAF line integral of paper eq. 17-18, sampled as OpenPose does. For candidat
   ``sample_threshold`` and its score exceeds ``min_score``. Pairs of coinciding candidates
   (|d| < 1e-6) are never accepted.
 
+That is the rule with :class:`~posekit.decode.rule.LimbScoring`'s defaults (OpenPose's
+demo). Its variants: ``ends="skip"`` tests only the n - 2 samples between the candidates
+(posekit's default through ``DecodeConfig``: an end sample sits on the joint, where a
+field drawn between the joints ends and a peak found a pixel or two beyond it reads
+nothing); ``spacing="openpose"`` puts the samples at ``a + k d / n``, k < n (OpenPose C++,
+which never reads ``b``); ``score="mean-above"`` averages only the samples above the
+threshold (OpenPose C++).
+
 All limbs are scored at once: the candidate pairs of every limb are one set of arrays
 (N pairs, each with its limb; built and read in blocks, as small temporaries
 are much faster). Most wrong pairs are rejected before all their samples are read,
 exactly (the result is the same as reading them all): a pair may fail only
 ``n - floor(min_above * n) - 1`` samples (none for n <= 20), so it is rejected as soon
-as more of its samples are known to fail. Known first are its two end samples, read
+as more of its samples are known to fail. Known first are its tested end samples, read
 once per candidate and limb (a pair's end samples sit on its candidates); then a few
 interior probes, first from their map cell alone (a table per limb of the cells where
 the PAF is too short for any sample to pass), then read exactly.
@@ -32,19 +40,21 @@ the PAF is too short for any sample to pass), then read exactly.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
 from posekit.decode.resize import taps_first, to_map
+from posekit.decode.rule import Ends, LimbScoring, ScoreMode, Spacing, sample_counts
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
 
-__all__ = ["LimbScoring", "sample_counts", "score_limb", "score_limbs"]
+__all__ = ["LimbScoring", "sample_counts", "score_limb", "score_limbs", "Ends", "Spacing",
+           "ScoreMode"]
 
 Interpolation = Literal["bilinear", "cubic", "nearest"]
+OPENPOSE_RULE = LimbScoring()  # the default: OpenPose's thresholds, every sample tested
 
 # shortcuts (exact): the end samples, then passes of interior probes judged by their map
 # cell, then read exactly; a cell pass runs while at least PROBE_MIN_PAIRS pairs are left,
@@ -68,39 +78,9 @@ _END_MARGIN = 1e-9
 _BOUND_MARGIN = 1.0 + 1e-5
 
 
-@dataclass(frozen=True)
-class LimbScoring:
-    """How candidate pairs are scored (OpenPose's defaults)."""
-
-    sample_threshold: float = 0.05
-    min_above: float = 0.95
-    min_samples: int = 5
-    max_samples: int = 25
-    density: float = 5.0
-    prior: float | None = 0.5
-    min_score: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 1 < int(self.min_samples) <= int(self.max_samples):
-            raise PosekitError(
-                f"need 2 <= min_samples <= max_samples, got {self.min_samples} and "
-                f"{self.max_samples}")
-        if not 0.0 <= self.min_above <= 1.0:
-            raise PosekitError(f"min_above is a fraction in [0, 1], got {self.min_above}")
-        if not self.density > 0:
-            raise PosekitError(f"sample density must be positive, got {self.density}")
-
-
-def sample_counts(dx: np.ndarray, dy: np.ndarray, rule: LimbScoring = LimbScoring()) -> np.ndarray:
-    """Number of samples for limbs spanning ``(dx, dy)`` image pixels (module docstring)."""
-    span = np.maximum(np.abs(dx), np.abs(dy))
-    n = np.floor(np.sqrt(rule.density * span) + 0.5)
-    return np.clip(n, rule.min_samples, rule.max_samples).astype(np.intp)
-
-
 def score_limb(pafs: np.ndarray, channels: tuple[int, int], a: np.ndarray, b: np.ndarray, *,
                image_height: float, scale: tuple[float, float] = (1.0, 1.0),
-               rule: LimbScoring = LimbScoring(),
+               rule: LimbScoring = OPENPOSE_RULE,
                interpolation: Interpolation = "bilinear") -> tuple[np.ndarray, np.ndarray]:
     """Accepted pairs between candidates ``a`` (n_a, 2+) and ``b`` (n_b, 2+) of one limb.
 
@@ -135,7 +115,7 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     sides = [((np.cumsum(counts) - counts)[k], counts[k]) for k in limb_index.T]
     sizes = sides[0][1] * sides[1][1]  # pairs per limb
     ends = None
-    if END_SAMPLES and sizes.sum() >= PROBE_MIN_PAIRS:
+    if END_SAMPLES and rule.ends == "count" and sizes.sum() >= PROBE_MIN_PAIRS:
         ends = _end_reads(field, xy, sides)
     pairs = _Pairs.concatenate([_candidate_pairs(xy, sides, lo, hi, rule, ends)
                                 for lo, hi in _runs(sizes, BLOCK)])
@@ -154,12 +134,19 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     pid = np.repeat(np.arange(len(pairs)), pairs.n)
     index = np.arange(len(pid)) - (np.cumsum(pairs.n) - pairs.n)[pid]
     dots = field.along(pairs, index, pid)
-    total = np.bincount(pid, weights=dots, minlength=len(pairs))
-    above = np.bincount(pid, weights=dots > threshold, minlength=len(pairs))
-    score = total / np.maximum(pairs.n, 1)
+    passing = dots > threshold
+    tested = passing
+    if rule.ends == "skip":
+        tested = passing & (index > 0) & (index < pairs.n[pid] - 1)
+    above = np.bincount(pid, weights=tested, minlength=len(pairs))
+    if rule.score == "mean":
+        score = np.bincount(pid, weights=dots, minlength=len(pairs)) / np.maximum(pairs.n, 1)
+    else:  # the mean of the passing samples (OpenPose C++)
+        score = (np.bincount(pid, weights=np.where(passing, dots, 0.0), minlength=len(pairs))
+                 / np.maximum(np.bincount(pid, weights=passing, minlength=len(pairs)), 1))
     if rule.prior is not None:
         score += np.minimum(rule.prior * image_height / pairs.geo[6] - 1.0, 0.0)
-    ok = (above >= pairs.n - pairs.allowed) & (score > rule.min_score)
+    ok = (above >= rule.tested(pairs.n) - pairs.allowed) & (score > rule.min_score)
     score, (limb, i, j) = score[ok], pairs.num[[0, 4, 5]][:, ok]
     bounds = np.searchsorted(limb, np.arange(len(limb_index) + 1))
     found = np.column_stack([i, j])
@@ -181,19 +168,21 @@ def _candidate_pairs(xy: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]],
     dx, dy = (xy[first_b[limb] + j] - start).T
     norm = np.hypot(dx, dy)
     n = sample_counts(dx, dy, rule)
-    # accepted needs more than min_above * n samples above the threshold: at most
-    # ``allowed`` = n - floor(min_above * n) - 1 of them may fail
-    allowed = n - np.floor(rule.min_above * n).astype(np.intp) - 1
+    allowed = rule.allowed(n)  # failures of tested samples a pair may have
     with np.errstate(divide="ignore", invalid="ignore"):  # (coinciding candidates)
         ux, uy = dx / norm, dy / norm
     failed = np.zeros(len(limb), dtype=np.intp)
-    if ends is not None:
+    if ends is not None and rule.ends == "count":
         vx, vy, offset = ends
-        for side, index in ((0, i), (1, j)):  # each end sample that fails
+        # each end sample that fails (OpenPose C++'s spacing never reads b)
+        sides = ((0, i), (1, j)) if rule.spacing == "both-ends" else ((0, i),)
+        for side, index in sides:
             at = offset[side * len(count_a) + limb] + index
             failed += vx[at] * ux + vy[at] * uy <= rule.sample_threshold - _END_MARGIN
     w = np.flatnonzero((norm > 1e-6) & (failed <= allowed))
-    return _Pairs(np.stack([start[w, 0], start[w, 1], dx[w], dy[w], ux[w], uy[w], norm[w]]),
+    steps = n[w] - 1 if rule.spacing == "both-ends" else n[w]  # sample k at a + k d / steps
+    return _Pairs(np.stack([start[w, 0], start[w, 1], dx[w] / steps, dy[w] / steps, ux[w],
+                            uy[w], norm[w]]),
                   np.stack([limb[w], n[w], allowed[w], failed[w], i[w], j[w]]))
 
 
@@ -249,8 +238,8 @@ def _points(candidates: np.ndarray) -> np.ndarray:
 
 class _Pairs:
     """Candidate pairs still in play, of any limbs, as two tables (one gather keeps a
-    subset): ``geo`` (7, N) float64 start x, y, vector x, y, unit vector x, y and
-    length; ``num`` (6, N) intp limb, samples, failures allowed, failures known, and
+    subset): ``geo`` (7, N) float64 start x, y, step between samples x, y, unit vector
+    x, y and length; ``num`` (6, N) intp limb, samples, failures allowed, failures known, and
     the two candidates."""
 
     def __init__(self, geo: np.ndarray, num: np.ndarray) -> None:
@@ -280,10 +269,8 @@ class _Pairs:
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Samples ``index`` of pairs ``pid`` (the same shape), or of every pair (``index``
         (S, N)): image coordinates x and y, limbs, and (2, ...) unit vectors."""
-        geo, n, limb = (self.geo, self.n, self.limb) if pid is None else (
-            self.geo[:, pid], self.n[pid], self.limb[pid])
-        t = index / (n - 1)
-        return geo[0] + t * geo[2], geo[1] + t * geo[3], limb, geo[4:6]
+        geo, limb = (self.geo, self.limb) if pid is None else (self.geo[:, pid], self.limb[pid])
+        return geo[0] + index * geo[2], geo[1] + index * geo[3], limb, geo[4:6]
 
 
 class _Field:
@@ -380,7 +367,7 @@ class _Field:
 
 def score_limbs(pafs: np.ndarray, peaks: list[np.ndarray] | tuple[np.ndarray, ...],
                 skeleton: Skeleton, *, image_height: float,
-                scale: tuple[float, float] = (1.0, 1.0), rule: LimbScoring = LimbScoring(),
+                scale: tuple[float, float] = (1.0, 1.0), rule: LimbScoring = OPENPOSE_RULE,
                 interpolation: Interpolation = "bilinear",
                 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """:func:`score_limb` for every limb of ``skeleton`` (tree limbs, then redundant), all

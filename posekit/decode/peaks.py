@@ -28,6 +28,13 @@ image pixels, best score first. Maps at network resolution are mapped to the ima
 
 Plateaus: a pixel is a local maximum when it is >= its neighbours that follow it in raster
 order and > those that precede it, so a flat top gives one peak (:mod:`posekit.decode.nms`).
+
+With upsampling, three clean-ups follow, each measured on ideal maps of real poses (where
+people touch the image's edges and stand close): an edge maximum that only echoes a
+stronger peak nearby is dropped; a peak whose nearest map pixel is an outermost one is
+placed from the maps themselves (a one-sided log-parabola), since past the outermost
+map-pixel centres the upsampled maps only repeat the border; and with ``separation``, a
+peak within that many map pixels of a stronger one of its part is dropped.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import numpy as np
 
 from posekit.decode.nms import Refine, Refinement, local_maxima, where
 from posekit.decode.patch import patch_peaks
-from posekit.decode.resize import Kernel, resolve_geometry, to_image, upsample_maps
+from posekit.decode.resize import Kernel, resolve_geometry, to_image, to_map, upsample_maps
 from posekit.errors import PosekitError
 
 __all__ = ["Upsample", "Refine", "find_peaks", "local_maxima"]
@@ -51,7 +58,7 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
                stride: float | tuple[float, float] | None = None,
                upsample: Upsample = "patch", kernel: Kernel = "cubic",
                refine: Refine = "quadratic", refine_radius: int = 3,
-               max_peaks: int | None = None) -> list[np.ndarray]:
+               max_peaks: int | None = None, separation: float = 0.0) -> list[np.ndarray]:
     """Peaks of every channel of ``heatmaps`` (h, w, C): C arrays (n_c, 3) [x, y, score].
 
     Args:
@@ -63,6 +70,12 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
         refine: sub-pixel refinement at image resolution (module docstring).
         refine_radius: half-size of the ``"centroid"`` window, in image pixels.
         max_peaks: keep at most this many peaks per channel (the best).
+        separation: a peak closer than this many map pixels to a stronger peak of its
+            channel is dropped (0: none; a peak near a dropped one still counts). Maps
+            at stride s cannot hold two maxima of one part much closer than a map pixel
+            apart: such a pair is one blob whose upsampled top rings (smoothed maps,
+            cubic undershoot), and the weaker peak would be a duplicate candidate that
+            splits a person.
 
     Pass ``heatmaps[..., :K]`` to leave out the background channel.
     """
@@ -89,7 +102,86 @@ def find_peaks(heatmaps: np.ndarray, threshold: float = 0.05, *,
         found = patch_peaks(heat, threshold, size, scale, kernel, how)
     if upsample != "none" and max(scale) > 1:
         found = _drop_border_echoes(*found, heat.shape[:2], scale)
+        found = _border_refine(*found, heat, scale)
+    if separation > 0:
+        found = _drop_close(*found, separation * max(scale))
     return _split(*found, heat.shape[2], max_peaks)
+
+
+def _drop_close(channel: np.ndarray, xys: np.ndarray,
+                reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Drop every peak within ``reach`` image pixels of a stronger peak of its channel
+    (of two equal ones, the later in raster order goes)."""
+    if len(xys) < 2:
+        return channel, xys
+    x, y = xys[:, 0], xys[:, 1]
+    rank = np.empty(len(xys), dtype=np.intp)  # 0: the strongest
+    rank[np.lexsort((x, y, -xys[:, 2]))] = np.arange(len(xys))
+    order = np.lexsort((x, channel))  # by channel, then x: near peaks are near in order
+    c, xs, ys, rs = channel[order], x[order], y[order], rank[order]
+    drop = np.zeros(len(xys), dtype=bool)
+    for k in range(1, len(xys)):
+        dx = xs[k:] - xs[:-k]
+        same = (c[k:] == c[:-k]) & (dx < reach)
+        if not same.any():
+            break
+        near = np.flatnonzero(same & (dx * dx + (ys[k:] - ys[:-k]) ** 2 < reach * reach))
+        weaker = np.where(rs[near] > rs[near + k], near, near + k)
+        drop[weaker] = True
+    keep = np.ones(len(xys), dtype=bool)
+    keep[order[drop]] = False
+    return channel[keep], xys[keep]
+
+
+# how far (map pixels) a stronger peak may lie from a border peak it makes an echo of
+ECHO_REACH = 2.5
+
+
+def _border_refine(channel: np.ndarray, xys: np.ndarray, heat: np.ndarray,
+                   scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Place peaks near the outermost map pixels from the maps themselves.
+
+    Beyond the outermost map-pixel centres the upsampled maps hold no data of their own
+    (the border is replicated, and the cubic kernel reads it two pixels in), so a peak
+    near the edge lands a pixel or several off, up to half a map pixel: enough to put a
+    limb's end sample off its field. Along each axis where a peak's nearest map pixel is
+    one of the two outermost, its coordinate is the vertex of the parabola through the
+    logarithms of the three map values from the border inwards (exact for a sampled
+    Gaussian, as in ``upsample="none"``), kept when the parabola opens downwards and its
+    vertex lies within two map pixels of the border.
+    """
+    h, w = heat.shape[:2]
+    if not len(xys):
+        return channel, xys
+    u, v = to_map(xys[:, 0], scale[0]), to_map(xys[:, 1], scale[1])
+    col = np.clip(np.floor(u + 0.5), 0, w - 1).astype(np.intp)
+    row = np.clip(np.floor(v + 0.5), 0, h - 1).astype(np.intp)
+    if not ((col <= 1) | (col >= w - 2) | (row <= 1) | (row >= h - 2)).any():
+        return channel, xys
+    xys = xys.copy()
+
+    def logs(r: np.ndarray, c: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(heat[r, c, k].astype(np.float64), 1e-12))
+
+    for axis, n, at, other in ((0, w, col, row), (1, h, row, col)):
+        if n < 3:
+            continue
+        for edge, step in ((0, 1), (n - 1, -1)):
+            hit = np.flatnonzero((at - edge) * step <= 1)  # the two outermost pixels
+            if not len(hit):
+                continue
+            taps = [edge + k * step for k in range(3)]
+            if axis == 0:
+                l0, l1, l2 = (logs(other[hit], t, channel[hit]) for t in taps)
+            else:
+                l0, l1, l2 = (logs(t, other[hit], channel[hit]) for t in taps)
+            curve = l0 - 2.0 * l1 + l2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                vertex = (3.0 * l0 - 4.0 * l1 + l2) / (2.0 * curve)  # steps from the edge
+            ok = (curve < 0) & (vertex > -1.0) & (vertex < 2.0)
+            where = edge + step * vertex[ok]
+            xys[hit[ok], axis] = to_image(where, scale[axis])
+    return channel, xys
 
 
 def _drop_border_echoes(channel: np.ndarray, xys: np.ndarray, map_shape: tuple[int, int],
@@ -99,8 +191,9 @@ def _drop_border_echoes(channel: np.ndarray, xys: np.ndarray, map_shape: tuple[i
     Between the outermost map-pixel centres and the image edge the upsampled maps hold no
     data of their own (the border is replicated), so a Gaussian just inside the last
     pixel centre leaves a flat shoulder that reads as a second maximum on the edge. Such
-    a border peak is dropped when a stronger peak of its channel lies within 1.5 map
-    pixels.
+    a border peak is dropped when a stronger peak of its channel lies within
+    ``ECHO_REACH`` map pixels: the cubic kernel's undershoot reaches two map pixels in,
+    so a peak up to about 2.5 map pixels from the edge can leave an echo on it.
     """
     h, w = map_shape
     sx, sy = scale
@@ -110,7 +203,7 @@ def _drop_border_echoes(channel: np.ndarray, xys: np.ndarray, map_shape: tuple[i
     if not border.any():
         return channel, xys
     keep = np.ones(len(xys), dtype=bool)
-    reach = 1.5 * max(sx, sy)
+    reach = ECHO_REACH * max(sx, sy)
     for i in np.flatnonzero(border):
         same = channel == channel[i]
         near = np.hypot(x[same] - x[i], y[same] - y[i]) <= reach

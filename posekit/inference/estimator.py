@@ -4,18 +4,24 @@
 uint8 RGB arrays). For each scale s the working image (h0, w0) is resized to height
 ``input_height * s`` (both sides rounded to the stride, so the maps (h, w) = (H/8, W/8)
 cover the image exactly), normalised per the checkpoint's :class:`Preprocess`, and run
-through the network in batches (images of one batch padded on the right to a common
-width). Each image's maps are cropped, resized to the grid of the largest scale and
-averaged over scales, as OpenPose does, then turned into numpy (heatmaps (h, w, K+1), PAFs
-(h, w, 2L)) by ``maps_to_numpy`` and parsed with ``parse_maps`` at the working-image size.
-Keypoints are returned in original image coordinates.
+through the network in batches. Only images of the same input size share a forward pass:
+padding a smaller image to a larger one's size would let the padding reach its maps
+through the network's receptive field, so results would depend on the batch size and on
+the neighbours in a batch. Each image's maps are resized to the grid of the largest scale
+and averaged over scales, as OpenPose does, then turned into numpy (heatmaps (h, w, K+1),
+PAFs (h, w, 2L)) by ``maps_to_numpy`` and parsed with ``parse_maps`` at the working-image
+size. Keypoints are returned in original image coordinates.
+
+:meth:`PoseEstimator.stream` runs loading, the network and decoding concurrently
+(:mod:`posekit.inference.pipeline`).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -53,6 +59,22 @@ class DemoWeightsWarning(UserWarning):
     """The bundled demo weights are being used on an image of the user's."""
 
 
+@dataclass(frozen=True, eq=False)
+class NetInput:
+    """An image resized for the network: one (H_s, W_s, 3) uint8 array per scale.
+
+    Made by :meth:`PoseEstimator.prepare` (in loader threads, off the network's thread).
+    """
+
+    image: LoadedImage
+    pixels: tuple[np.ndarray, ...]
+
+    @property
+    def key(self) -> tuple[tuple[int, ...], ...]:
+        """Inputs with equal keys can share a forward pass."""
+        return tuple(p.shape for p in self.pixels)
+
+
 def _data_file(name: str) -> Path:
     return Path(str(resources.files("posekit") / "data" / name))
 
@@ -86,6 +108,19 @@ def _resolve_weights(sk: Skeleton, weights: str | Path | None) -> tuple[Path, bo
     return path, True
 
 
+def _parser_options(parser: Any, options: dict[str, Any] | None,
+                    decode_options: dict[str, Any]) -> dict[str, Any]:
+    """The parser factory's options: the decode preset's post-rules (fragment stage, people
+    filters) for a parser given by name, unless the caller chose rules itself."""
+    options = dict(options or {})
+    if isinstance(parser, str) and "rules" not in options:
+        from posekit.decode import decode_preset, parser_takes
+
+        if parser_takes(parser, "rules"):
+            options["rules"] = decode_preset(decode_options.get("decode") or "posekit").rules
+    return options
+
+
 class PoseEstimator:
     """Multi-person pose estimation with a trained network and a parser.
 
@@ -96,11 +131,15 @@ class PoseEstimator:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         scales: network input heights as multiples of the checkpoint's ``input_height``;
             maps are averaged over scales.
-        batch_size: images per forward pass (default 8 on CUDA, 1 on CPU).
+        batch_size: images per forward pass (default 8 on CUDA, 1 on CPU); only images of
+            one input size share a pass, so results do not depend on it.
         input_height: override the checkpoint's input height (pixels).
         max_pixels: refuse larger images. max_side: downscale larger images on load.
         parser_options / decode_options: passed to the parser / ``parse_maps``.
         warn_demo: warn (once per call site) when demo weights meet a user's image.
+        workers: decode + parse processes for :meth:`stream` (0: in the calling thread;
+            default: one less than the CPU cores, at most 4).
+        compile: run the network through ``torch.compile`` (worth it on long CUDA runs).
     """
 
     def __init__(self, skeleton: str | Path | Skeleton = "coco18",
@@ -110,7 +149,8 @@ class PoseEstimator:
                  max_pixels: int = MAX_PIXELS, max_side: int | None = MAX_SIDE,
                  parser_options: dict[str, Any] | None = None,
                  decode_options: dict[str, Any] | None = None,
-                 warn_demo: bool = True) -> None:
+                 warn_demo: bool = True, workers: int | None = None,
+                 compile: bool = False) -> None:
         from posekit.network import load_checkpoint, prepare_network, resolve_device
         from posekit.parsers import get_parser
 
@@ -118,11 +158,18 @@ class PoseEstimator:
         self.weights, self.uses_demo_weights = _resolve_weights(self.skeleton, weights)
         self.device = resolve_device(device)
         self.scales = _check_scales(scales)
-        self.parser = get_parser(parser, **(parser_options or {}))
+        self.decode_options = dict(decode_options or {})
+        self.parser = get_parser(parser, **_parser_options(parser, parser_options,
+                                                            self.decode_options))
         self.parser_name = parser if isinstance(parser, str) else type(parser).__name__
         net, meta = load_checkpoint(self.weights, skeleton=self.skeleton, map_location="cpu")
+        # decode with the limbs the network predicts (OpenPose's MPI model: tree limbs only)
+        self.skeleton = meta.skeleton
         self.checkpoint = meta
-        self.net = prepare_network(net.eval(), self.device)
+        self.channels_last = self.device.type == "cuda"
+        self.net = prepare_network(net.eval(), self.device, channels_last=self.channels_last)
+        if compile:
+            self.net = torch.compile(self.net, dynamic=False)
         self.preprocess = meta.preprocess
         self.stride = int(getattr(net, "stride", self.preprocess.stride))
         self.input_height = int(input_height or self.preprocess.input_height)
@@ -134,8 +181,10 @@ class PoseEstimator:
         self.batch_size = batch_size or (8 if self.device.type == "cuda" else 1)
         self.max_pixels = max_pixels
         self.max_side = max_side
-        self.decode_options = dict(decode_options or {})
         self.warn_demo = warn_demo
+        if workers is not None and workers < 0:
+            raise PosekitError(f"workers must be 0 or more, got {workers}")
+        self.workers = workers
 
     def __repr__(self) -> str:
         return (f"PoseEstimator(skeleton={self.skeleton.name!r}, weights={str(self.weights)!r}, "
@@ -164,7 +213,31 @@ class PoseEstimator:
                 out.append(self.people_from_maps(heat, paf, im))
         return out
 
-    def maps(self, images: Sequence[LoadedImage]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def stream(self, images: Iterable[ImageLike], *, workers: int | None = None
+               ) -> Iterator[tuple[int, list[Person] | PosekitError]]:
+        """``(index, people)`` per image, in input order, with loading (threads), the
+        network (batched) and decode + parse (``workers`` processes, see
+        :class:`~posekit.inference.pipeline.Pipeline`) running at once.
+
+        ``images`` may be any iterable (a generator of video frames, say); it is read a
+        few batches ahead. An image that cannot be loaded or decoded gives
+        ``(index, PosekitError)`` instead of stopping the stream. Results equal
+        :meth:`predict`'s, whatever the batch size and the number of workers (on CUDA
+        peaks are found on the GPU: see :mod:`posekit.inference.gpu_peaks`). Scripts
+        that use worker processes need the ``if __name__ == "__main__":`` guard.
+        """
+        from posekit.inference.pipeline import Pipeline
+
+        with Pipeline(self, workers=self.workers if workers is None else workers) as pipe:
+            for item in pipe.run(enumerate(images)):
+                yield item.key, (item.error if item.error is not None else item.people)
+
+    def prepare(self, image: LoadedImage) -> NetInput:
+        """Resize an image for every scale (the part of preprocessing done per image)."""
+        return NetInput(image, tuple(_resize(image.pixels, self.input_size(
+            image.working_size, s)) for s in self.scales))
+
+    def maps(self, images: Sequence[LoadedImage | NetInput]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Scale-averaged (heatmaps (h, w, K+1), PAFs (h, w, 2L)) per image.
 
         The maps cover each working image exactly: map pixel (i, j) is centred at working
@@ -172,16 +245,23 @@ class PoseEstimator:
         """
         from posekit.network import maps_to_numpy
 
+        return [maps_to_numpy(paf, heat) for paf, heat in self.device_maps(images)]
+
+    def device_maps(self, images: Sequence[LoadedImage | NetInput]
+                    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """:meth:`maps` as float32 tensors (PAFs (2L, h, w), heatmaps (K+1, h, w)) left on
+        the estimator's device (for peak finding there)."""
         if not images:
             return []
+        inputs = [im if isinstance(im, NetInput) else self.prepare(im) for im in images]
         with torch.inference_mode():
-            per_scale = [self._forward(images, s) for s in self.scales]
+            per_scale = [self._forward(inputs, i) for i in range(len(self.scales))]
             out = []
-            for i in range(len(images)):
+            for i in range(len(inputs)):
                 pafs = [ps[i][0] for ps in per_scale]
                 heats = [ps[i][1] for ps in per_scale]
                 size = max((h.shape[-2:] for h in heats), key=lambda hw: hw[0] * hw[1])
-                out.append(maps_to_numpy(_average(pafs, size), _average(heats, size)))
+                out.append((_average(pafs, size), _average(heats, size)))
         return out
 
     def people_from_maps(self, heatmaps: np.ndarray, pafs: np.ndarray,
@@ -207,25 +287,39 @@ class PoseEstimator:
             height = width * MAX_ASPECT
         return max(s, round(width / s) * s), max(s, round(height / s) * s)
 
-    def _forward(self, images: Sequence[LoadedImage],
-                 scale: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Network output for each image at one scale, cropped to its own size."""
+    def _forward(self, inputs: Sequence[NetInput],
+                 scale_index: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Network output (PAFs, heatmaps) for each input at one scale.
+
+        Inputs are grouped by size and each group is one forward pass (at most
+        ``batch_size`` images): nothing is padded, so an image's maps never depend on the
+        other images of a batch.
+        """
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, item in enumerate(inputs):
+            groups.setdefault(item.pixels[scale_index].shape, []).append(i)
+        out: list[Any] = [None] * len(inputs)
+        for members in groups.values():
+            for start in range(0, len(members), self.batch_size):
+                part = members[start:start + self.batch_size]
+                pafs, heats = self._run_network(
+                    np.stack([inputs[i].pixels[scale_index] for i in part]))
+                for b, i in enumerate(part):
+                    out[i] = (pafs[b], heats[b])
+        return out
+
+    def _run_network(self, batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, H, W, 3) uint8 -> the network's (PAFs, heatmaps), on the device."""
         from posekit.network import autocast
 
-        sizes = [self.input_size(im.working_size, scale) for im in images]
-        width = max(w for w, _ in sizes)
-        height = max(h for _, h in sizes)
-        batch = np.full((len(images), height, width, 3), self.preprocess.pad_value, np.uint8)
-        for b, (im, (w, h)) in enumerate(zip(images, sizes, strict=True)):
-            batch[b, :h, :w] = _resize(im.pixels, (w, h))
         x = torch.from_numpy(batch)
         if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
+        x = self.preprocess.normalize(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         with autocast(self.device):
-            pafs, heats = self.net(self.preprocess.normalize(x))
-        s = self.stride
-        return [(pafs[b, :, : h // s, : w // s], heats[b, :, : h // s, : w // s])
-                for b, (w, h) in enumerate(sizes)]
+            return self.net(x)
 
 
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

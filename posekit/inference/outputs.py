@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from posekit._atomic import temp_beside
 from posekit.inference.images import LoadedImage
 from posekit.inference.render import render_people
 from posekit.people import Person, people_to_coco, people_to_openpose, rescale_people
@@ -56,11 +56,9 @@ def commit_files(files: Sequence[tuple[Path, FileWriter]]) -> None:
     temps: list[tuple[Path, Path]] = []
     try:
         for dest, write in files:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-            os.close(fd)
-            temps.append((Path(tmp), dest))
-            write(Path(tmp))
+            tmp = temp_beside(dest, suffix=".tmp")  # the umask's mode, not mkstemp's 0600
+            temps.append((tmp, dest))
+            write(tmp)
         placed: list[Path] = []
         try:
             for tmp, dest in temps:

@@ -1,9 +1,15 @@
 """Inference input and output for videos: frames (h, w, 3) uint8 RGB in, overlay video out.
 
-posekit depends on no video library. Whichever of PyAV (``av``), OpenCV (``cv2``) or
-imageio is importable reads frames (tried in that order); without any, opening a video
-raises :class:`~posekit.errors.PosekitError` saying what to install. The same library
-writes the overlay video when it can (to a temporary file, renamed when complete).
+PyAV (``av``, the ``video`` extra: ``pip install posekit[video]``) is the reader posekit
+is tested with; OpenCV (``cv2``) or imageio also work when PyAV is missing (tried in that
+order); without any, opening a video raises :class:`~posekit.errors.PosekitError` saying
+what to install. The same library writes the overlay video when it can (to a temporary
+file, renamed when complete).
+
+:func:`open_video` reads a video frame by frame and keeps going past damage: with PyAV a
+packet that does not decode becomes a :class:`~posekit.errors.PosekitError` in place of
+its frame, and a file that ends before the frame count its header declares is noted in
+:attr:`VideoSource.problems`, so the good frames are kept and the damage reported.
 """
 
 from __future__ import annotations
@@ -11,19 +17,20 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from posekit._atomic import temp_beside
 from posekit.errors import PosekitError
 
 __all__ = [
     "VIDEO_SUFFIXES", "video_backend", "read_frames", "video_fps", "VideoWriter",
-    "NO_READER_MESSAGE",
+    "NO_READER_MESSAGE", "VideoSource", "open_video",
 ]
 
 VIDEO_SUFFIXES = frozenset({
@@ -134,6 +141,93 @@ def _read_imageio(path: Path) -> Iterator[np.ndarray]:
 _READERS = {"av": _read_av, "cv2": _read_cv2, "imageio": _read_imageio}
 
 
+@dataclass(eq=False)
+class VideoSource:
+    """An open video: its frame rate, the frame count its header declares (None when it
+    does not say) and, once :meth:`frames` has run, the problems met on the way."""
+
+    path: Path
+    fps: float
+    declared_frames: int | None
+    backend: str
+    problems: list[str] = field(default_factory=list)
+
+    def frames(self) -> Iterator[tuple[int, np.ndarray | PosekitError]]:
+        """``(index, frame)`` in order; a frame that cannot be decoded comes as a
+        :class:`PosekitError` (PyAV) and the rest still follow."""
+        count = 0
+        if self.backend == "av":
+            it = self._frames_av()
+        else:
+            it = ((i, f) for i, f in enumerate(read_frames(self.path)))
+        try:
+            for index, frame in it:
+                count = index + 1
+                yield index, frame
+        except PosekitError as exc:
+            self.problems.append(str(exc).removeprefix(f"{self.path}: "))
+        if self.declared_frames and count < self.declared_frames:
+            self.problems.append(f"ended early: {count} of the {self.declared_frames} frames "
+                                 "its header declares")
+
+    def _frames_av(self) -> Iterator[tuple[int, np.ndarray | PosekitError]]:
+        av = importlib.import_module("av")
+        index = 0
+        try:
+            container = av.open(str(self.path))
+        except Exception as exc:  # noqa: BLE001 - every library has its own errors
+            raise PosekitError(f"{self.path}: cannot open the video ({_reason(exc)})") from None
+        with container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            packets = container.demux(stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    return
+                except Exception as exc:  # noqa: BLE001
+                    raise PosekitError(f"{self.path}: unreadable after frame {index} "
+                                       f"({_reason(exc)})") from None
+                try:
+                    decoded = packet.decode()
+                except Exception as exc:  # noqa: BLE001 - a damaged frame: skip it
+                    yield index, PosekitError(f"frame {index} is corrupt ({_reason(exc)})")
+                    index += 1
+                    continue
+                for frame in decoded:
+                    yield index, frame.to_ndarray(format="rgb24")
+                    index += 1
+
+
+def open_video(path: str | Path) -> VideoSource:
+    """Open a video for :meth:`VideoSource.frames` (a clear error if it cannot be)."""
+    path = Path(path)
+    backend = _require_backend(path)
+    if not path.is_file():
+        raise PosekitError(f"{path}: no such file")
+    declared: int | None = None
+    if backend == "av":
+        av = importlib.import_module("av")
+        try:
+            with av.open(str(path)) as container:
+                if not container.streams.video:
+                    raise PosekitError(f"{path}: holds no video stream")
+                stream = container.streams.video[0]
+                rate = stream.average_rate or stream.guessed_rate
+                declared = int(stream.frames) or None
+        except PosekitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every library has its own errors
+            raise PosekitError(f"{path}: cannot open the video ({_reason(exc)}); check that "
+                               "it plays, or re-encode it") from None
+        fps = float(rate) if rate else 30.0
+        fps = fps if 0 < fps < 1000 else 30.0
+    else:
+        fps = video_fps(path)
+    return VideoSource(path, fps, declared, backend)
+
+
 class VideoWriter:
     """Write RGB frames to ``path`` (.mp4), atomically: nothing appears unless closed cleanly.
 
@@ -144,10 +238,7 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps
         self.backend = backend
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".mp4",
-                                   dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temp_beside(self.path, suffix=".mp4")
         self._handle: Any = None
         self._stream: Any = None
         self._size: tuple[int, int] | None = None

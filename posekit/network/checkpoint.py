@@ -3,12 +3,16 @@
 A checkpoint is a plain dict of tensors and JSON-like data::
 
     {"format": "posekit-checkpoint", "format_version": 1, "posekit_version": str,
-     "skeleton": {"name", "layout_hash", "definition": Skeleton.to_dict()},
+     "skeleton": {"name", "layout_hash", "definition": Skeleton.to_dict(),
+                  "limbs": [[a, b], ...]  (format 2, only when the network covers a subset)},
      "config": NetworkConfig.to_dict(), "preprocess": Preprocess.to_dict(),
      "state_dict": {name: tensor}, "extra": {...}}
 
 so ``torch.load(..., weights_only=True)`` (the only way posekit reads one) loads it and
-refuses anything that would need arbitrary unpickling.
+refuses anything that would need arbitrary unpickling. ``layout_hash`` is the full
+skeleton's, so such a checkpoint still belongs to that skeleton; the network itself is
+built for the skeleton restricted to ``limbs`` (see :mod:`posekit.network.limbs`). Files
+without ``limbs`` are written as format 1, which older posekit versions read.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from posekit._atomic import atomic_path
 from posekit._version import __version__
 from posekit.errors import PosekitError
 from posekit.network.config import NetworkConfig, Preprocess
-from posekit.network.model import PoseNetwork
+from posekit.network.limbs import covered_limbs, is_restriction, restrict_skeleton
+from posekit.network.model import PoseNetwork, empty_network
 from posekit.network.runtime import resolve_device
 from posekit.skeleton import Skeleton, load_skeleton, skeleton_from_dict
 
@@ -34,12 +39,17 @@ __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load_network",
            "read_checkpoint_file", "state_dict_mismatch", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "posekit-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """What a checkpoint records besides the weights."""
+    """What a checkpoint records besides the weights.
+
+    ``skeleton`` is the one the network predicts maps for (decode and parse with it);
+    ``full_skeleton`` the installed skeleton it belongs to, which declares more limbs when
+    the network covers only some (``None``: the same as ``skeleton``).
+    """
 
     path: Path
     skeleton: Skeleton
@@ -47,6 +57,12 @@ class Checkpoint:
     preprocess: Preprocess
     posekit_version: str
     extra: dict[str, Any] = field(default_factory=dict)
+    full_skeleton: Skeleton | None = None
+
+    @property
+    def declared_skeleton(self) -> Skeleton:
+        """The skeleton as installed (all its limbs)."""
+        return self.full_skeleton if self.full_skeleton is not None else self.skeleton
 
 
 def _unwrap(net: nn.Module) -> nn.Module:
@@ -62,6 +78,8 @@ def save_checkpoint(path: str | Path, net: nn.Module, skeleton: Skeleton | str,
                     preprocess: Preprocess, *, extra: dict[str, Any] | None = None) -> Path:
     """Write ``net`` and what it needs to be rebuilt to ``path`` (temp file + rename).
 
+    ``net`` may be built for ``skeleton`` restricted to some of its limbs (see
+    :func:`~posekit.network.limbs.restrict_skeleton`); the checkpoint then records them.
     ``extra`` (e.g. epoch, losses, optimizer state) may hold only tensors, str, int, float,
     bool, None, lists and str-keyed dicts of those.
     """
@@ -72,7 +90,8 @@ def save_checkpoint(path: str | Path, net: nn.Module, skeleton: Skeleton | str,
         raise PosekitError(
             f"save_checkpoint: expected a network from build_network, got {type(net).__name__}"
         )
-    if net.skeleton_name != sk.name or net.layout_hash != sk.layout_hash:
+    restricted = net.layout_hash != sk.layout_hash and is_restriction(net.skeleton, sk)
+    if net.skeleton_name != sk.name or (net.layout_hash != sk.layout_hash and not restricted):
         raise PosekitError(
             f"save_checkpoint: the network was built for skeleton {net.skeleton_name!r} "
             f"(layout {net.layout_hash}), not {sk.name!r} (layout {sk.layout_hash})"
@@ -83,14 +102,19 @@ def save_checkpoint(path: str | Path, net: nn.Module, skeleton: Skeleton | str,
         )
     extra = {} if extra is None else extra
     _check_plain(extra, "extra")
+    stored: dict[str, Any] = {"name": sk.name, "layout_hash": sk.layout_hash,
+                              "definition": sk.to_dict()}
+    if restricted:
+        stored["limbs"] = covered_limbs(net.skeleton)
     data = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if restricted else 1,
         "posekit_version": __version__,
-        "skeleton": {"name": sk.name, "layout_hash": sk.layout_hash, "definition": sk.to_dict()},
+        "skeleton": stored,
         "config": net.config.to_dict(),
         "preprocess": preprocess.to_dict(),
-        "state_dict": {k: v.detach().to("cpu").clone() for k, v in net.state_dict().items()},
+        # written at once below, so no copy is needed for tensors already on the CPU
+        "state_dict": {k: v.detach().to("cpu") for k, v in net.state_dict().items()},
         "extra": extra,
     }
     with atomic_path(path) as tmp:
@@ -178,6 +202,7 @@ def load_checkpoint(path: str | Path, skeleton: Skeleton | str | None = None,
         stored = data["skeleton"]
         stored_sk = skeleton_from_dict(dict(stored["definition"]), source=f"checkpoint {name}")
         stored_name, stored_hash = stored["name"], stored["layout_hash"]
+        limbs = stored.get("limbs")
         config = NetworkConfig.from_dict(dict(data["config"]))
         preprocess = Preprocess.from_dict(dict(data["preprocess"]))
         state = data["state_dict"]
@@ -186,6 +211,12 @@ def load_checkpoint(path: str | Path, skeleton: Skeleton | str | None = None,
         raise PosekitError(f"checkpoint {name!r} is damaged ({exc}); re-create it") from None
     if stored_sk.layout_hash != stored_hash:
         raise PosekitError(f"checkpoint {name!r} is damaged: its skeleton does not match its hash")
+    net_sk = stored_sk
+    if limbs is not None:
+        try:
+            net_sk = restrict_skeleton(stored_sk, limbs)
+        except (PosekitError, TypeError) as exc:
+            raise PosekitError(f"checkpoint {name!r} is damaged ({exc}); re-create it") from None
     sk = stored_sk
     if skeleton is not None:
         sk = load_skeleton(skeleton)
@@ -195,16 +226,21 @@ def load_checkpoint(path: str | Path, skeleton: Skeleton | str | None = None,
                 f"{stored_hash}), not {sk.name!r} (layout {sk.layout_hash}); use "
                 f"--skeleton {stored_name} or weights trained for {sk.name!r}"
             )
-    net = PoseNetwork(sk, config, preprocess)
+    # the installed skeleton's sigmas, flip pairs and rest pose; the checkpoint's limbs
+    net_sk = sk if limbs is None else restrict_skeleton(sk, net_sk.all_limbs)
+    net = empty_network(net_sk, config, preprocess)   # every tensor comes from the file
     if not isinstance(state, dict):
         raise PosekitError(f"checkpoint {name!r} is damaged: state_dict is not a mapping")
     mismatch = state_dict_mismatch(net.state_dict(), state)
     if mismatch:
         raise PosekitError(f"checkpoint {name!r} does not fit its architecture: {mismatch}")
-    net.load_state_dict(state)
+    # take over the loaded tensors instead of copying them when their dtypes already fit
+    own = net.state_dict()
+    net.load_state_dict(state, assign=all(state[k].dtype == v.dtype for k, v in own.items()))
     net.to(device)
-    meta = Checkpoint(path=path, skeleton=sk, config=config, preprocess=preprocess,
-                      posekit_version=str(data.get("posekit_version", "unknown")), extra=extra)
+    meta = Checkpoint(path=path, skeleton=net_sk, config=config, preprocess=preprocess,
+                      posekit_version=str(data.get("posekit_version", "unknown")), extra=extra,
+                      full_skeleton=None if limbs is None else sk)
     return net, meta
 
 

@@ -23,10 +23,12 @@ __all__ = ["NetworkConfig", "Preprocess", "BACKBONES", "BLOCKS", "ORDERS", "LAYO
 BACKBONES = ("vgg19", "light")
 BLOCKS = ("3x3", "7x7")
 ORDERS = ("paf-first", "cm-first")
-LAYOUTS = ("pami", "cvpr2017")
+LAYOUTS = ("pami", "cvpr2017", "body25")
 
 # The CVPR 2017 network: six stages, both branches in every stage.
 CVPR2017_STAGES = 6
+# OpenPose's BODY_25 network: four PAF stages, then two heatmap stages.
+BODY25_STAGES = (4, 2)
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,11 @@ class NetworkConfig:
         block: ``"3x3"`` (three chained 3x3 convs, outputs concatenated; PAMI 2019) or
             ``"7x7"`` (one 7x7 conv; CVPR 2017).
         order: ``"paf-first"`` (PAMI 2019) or ``"cm-first"`` (the Table 5 ablation).
-        layout: ``"pami"`` (sequential PAF then CM stages) or ``"cvpr2017"`` (two branches
-            in each of six stages, as OpenPose's COCO model; fixes stages to 6 + 6, block to
-            7x7 and backbone to vgg19).
+        layout: ``"pami"`` (sequential PAF then CM stages), ``"cvpr2017"`` (two branches
+            in each of six stages, as OpenPose's COCO and MPI models; fixes stages to 6 + 6,
+            block to 7x7 and backbone to vgg19) or ``"body25"`` (OpenPose's BODY_25 network
+            exactly, see :mod:`posekit.network.body25`; fixes stages to 4 + 2, block to 3x3,
+            width to 128 and backbone to vgg19).
         width: channels of the backbone features and of every stage conv.
         stage_blocks: conv blocks per stage; ``None`` = 5 for vgg19, 3 for light.
     """
@@ -53,7 +57,7 @@ class NetworkConfig:
     cm_stages: int = 2
     block: Literal["3x3", "7x7"] = "3x3"
     order: Literal["paf-first", "cm-first"] = "paf-first"
-    layout: Literal["pami", "cvpr2017"] = "pami"
+    layout: Literal["pami", "cvpr2017", "body25"] = "pami"
     width: int = 128
     stage_blocks: int | None = None
 
@@ -90,6 +94,19 @@ class NetworkConfig:
             set_(self, "block", "7x7")
             set_(self, "order", "paf-first")
             set_(self, "stage_blocks", 5)
+        elif self.layout == "body25":
+            if self.backbone != "vgg19":
+                raise PosekitError(
+                    "network config: layout 'body25' needs backbone 'vgg19' "
+                    f"(got {self.backbone!r}); use layout 'pami' for the light backbone"
+                )
+            set_ = object.__setattr__
+            set_(self, "paf_stages", BODY25_STAGES[0])
+            set_(self, "cm_stages", BODY25_STAGES[1])
+            set_(self, "block", "3x3")
+            set_(self, "order", "paf-first")
+            set_(self, "width", 128)
+            set_(self, "stage_blocks", 5)
 
     @property
     def num_blocks(self) -> int:
@@ -106,8 +123,13 @@ class NetworkConfig:
 
     @classmethod
     def cvpr2017(cls) -> NetworkConfig:
-        """OpenPose's CVPR 2017 COCO network (for imported weights)."""
+        """OpenPose's CVPR 2017 network of its COCO and MPI models (for imported weights)."""
         return cls(layout="cvpr2017")
+
+    @classmethod
+    def body25(cls) -> NetworkConfig:
+        """OpenPose's BODY_25 network (for imported weights)."""
+        return cls(layout="body25")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -8,7 +8,9 @@ Layout ``"pami"`` (PAMI 2019): backbone features F, then T_P PAF stages and T_C
 confidence-map stages. With ``order="paf-first"`` PAF stage 1 sees F, PAF stage t sees
 ``cat(F, P_{t-1})``, CM stage 1 sees ``cat(F, P_{T_P})`` and CM stage t sees
 ``cat(F, P_{T_P}, S_{t-1})``; ``"cm-first"`` swaps the roles. Layout ``"cvpr2017"``: the
-two-branch six-stage network of OpenPose's COCO model (see :mod:`posekit.network.cvpr2017`).
+two-branch six-stage network of OpenPose's COCO and MPI models (see
+:mod:`posekit.network.cvpr2017`). Layout ``"body25"``: OpenPose's BODY_25 network (see
+:mod:`posekit.network.body25`; CM stage t > 1 sees ``cat(F, S_{t-1}, P_{T_P})``).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from torch import nn
 
 from posekit.errors import PosekitError
 from posekit.network.blocks import Stage, init_weights
+from posekit.network.body25 import HEATMAP_BRANCH, PAF_BRANCH, Body25Stage
 from posekit.network.config import NetworkConfig, Preprocess
 from posekit.network.cvpr2017 import TwoBranchStage
 from posekit.network.light import LightFront
 from posekit.network.vgg import VGGFront
 from posekit.skeleton import Skeleton, load_skeleton
 
-__all__ = ["PoseNetwork", "build_network", "count_parameters"]
+__all__ = ["PoseNetwork", "build_network", "count_parameters", "empty_network"]
 
 
 class PoseNetwork(nn.Module):
@@ -46,13 +49,25 @@ class PoseNetwork(nn.Module):
         self.num_heatmap_channels = n_heat = skeleton.num_heatmap_channels
         width = config.width
         cvpr = config.layout == "cvpr2017"
+        body25 = config.layout == "body25"
         if config.backbone == "light":
             self.backbone: nn.Module = LightFront(width)
         else:
-            self.backbone = VGGFront(width, cpm_act="relu" if cvpr else "prelu")
+            self.backbone = VGGFront(width, cpm_act="relu" if cvpr else "prelu",
+                                     conv4_2_act="prelu" if body25 else "relu")
         self.stride = self.backbone.stride
         heads: list[nn.Module] = []
-        if cvpr:
+        if body25:
+            self.paf_stages = nn.ModuleList(
+                Body25Stage(t, PAF_BRANCH, width + (n_paf if t else 0), n_paf)
+                for t in range(config.paf_stages)
+            )
+            self.cm_stages = nn.ModuleList(
+                Body25Stage(t, HEATMAP_BRANCH, width + n_paf + (n_heat if t else 0), n_heat)
+                for t in range(config.cm_stages)
+            )
+            heads = [s.head for s in (*self.paf_stages, *self.cm_stages)]
+        elif cvpr:
             later = n_paf + n_heat + width
             self.stages = nn.ModuleList(
                 TwoBranchStage(t, width if t == 1 else later, n_paf, n_heat, width)
@@ -98,6 +113,13 @@ class PoseNetwork(nn.Module):
                 heats.append(heat)
                 inp = torch.cat([paf, heat, feats], 1)
             return pafs, heats
+        if self.config.layout == "body25":
+            for i, stage in enumerate(self.paf_stages):
+                pafs.append(stage(feats if i == 0 else torch.cat([feats, pafs[-1]], 1)))
+            for i, stage in enumerate(self.cm_stages):
+                parts = [feats] + ([heats[-1]] if i else []) + [pafs[-1]]
+                heats.append(stage(torch.cat(parts, 1)))
+            return pafs, heats
         if self.config.order == "paf-first":
             first_stages, first_out, second_stages, second_out = (
                 self.paf_stages, pafs, self.cm_stages, heats)
@@ -127,7 +149,7 @@ def build_network(skeleton: Skeleton | str, config: NetworkConfig | None = None,
                   preprocess: Preprocess | None = None) -> PoseNetwork:
     """A freshly initialised network whose heads are sized from ``skeleton``.
 
-    ``preprocess`` defaults to OpenPose's for the cvpr2017 layout and to ImageNet-style
+    ``preprocess`` defaults to OpenPose's for its layouts (cvpr2017, body25) and to ImageNet-style
     RGB normalisation otherwise.
     """
     sk = load_skeleton(skeleton)
@@ -135,8 +157,21 @@ def build_network(skeleton: Skeleton | str, config: NetworkConfig | None = None,
     if not isinstance(config, NetworkConfig):
         raise PosekitError(f"expected a NetworkConfig, got {type(config).__name__}")
     if preprocess is None:
-        preprocess = Preprocess.openpose() if config.layout == "cvpr2017" else Preprocess()
+        preprocess = (Preprocess.openpose() if config.layout in ("cvpr2017", "body25")
+                      else Preprocess())
     return PoseNetwork(sk, config, preprocess)
+
+
+def empty_network(skeleton: Skeleton, config: NetworkConfig,
+                  preprocess: Preprocess) -> PoseNetwork:
+    """A network with uninitialised CPU weights, for callers that overwrite every tensor.
+
+    Built on torch's meta device, so the random initialisation (about a second for the
+    52 M parameters of OpenPose's COCO network) is skipped.
+    """
+    with torch.device("meta"):
+        net = PoseNetwork(skeleton, config, preprocess)
+    return net.to_empty(device="cpu")
 
 
 def count_parameters(net: nn.Module) -> int:

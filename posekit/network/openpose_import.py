@@ -1,4 +1,8 @@
-"""Network stage: import OpenPose's COCO body weights (pytorch-openpose's conversion).
+"""Network stage: import OpenPose's weights (its Caffe models, or pytorch-openpose's file).
+
+``source_format="openpose"`` reads OpenPose's own ``.caffemodel`` files (BODY_25, COCO,
+MPI; see :mod:`posekit.network.caffe_import`). ``"pytorch-openpose"`` reads that project's
+conversion of the COCO model, described below.
 
 pytorch-openpose's ``body_pose_model.pth`` is a state dict of the CVPR 2017 two-branch
 network keyed by OpenPose's layer names, ``conv1_1.weight`` ... ``Mconv7_stage6_L2.bias``;
@@ -24,13 +28,13 @@ from posekit.errors import PosekitError
 from posekit.network.checkpoint import read_checkpoint_file, save_checkpoint, state_dict_mismatch
 from posekit.network.config import NetworkConfig, Preprocess
 from posekit.network.model import PoseNetwork, build_network
+from posekit.network.openpose_models import LICENSE_NOTE
 from posekit.skeleton import Skeleton, load_skeleton
 
 __all__ = ["import_openpose_weights", "network_from_openpose_state", "openpose_module_prefix",
            "SOURCES"]
 
-SOURCES = ("pytorch-openpose",)
-LICENSE_NOTE = "OpenPose weights: CMU non-commercial license (research use only)"
+SOURCES = ("pytorch-openpose", "openpose")
 
 _STAGE1 = re.compile(r"^conv5_\d+_CPM_L(?P<branch>[12])$")
 _LATER = re.compile(r"^Mconv\d+_stage(?P<stage>\d+)_L(?P<branch>[12])$")
@@ -117,16 +121,27 @@ def network_from_openpose_state(state: dict[str, Any], skeleton: Skeleton | str 
 
 def import_openpose_weights(src: str | Path, dst: str | Path, *,
                             source_format: str = "pytorch-openpose",
-                            skeleton: Skeleton | str = "coco18") -> Path:
-    """Convert ``src`` (pytorch-openpose ``body_pose_model.pth``) to a posekit checkpoint.
+                            skeleton: Skeleton | str = "coco18",
+                            prototxt: str | Path | None = None) -> Path:
+    """Convert ``src`` to a posekit checkpoint at ``dst``.
 
-    The file is read with ``torch.load(weights_only=True)``; nothing is written unless the
-    whole conversion succeeds.
+    ``source_format`` ``"pytorch-openpose"``: ``src`` is pytorch-openpose's
+    ``body_pose_model.pth``, read with ``torch.load(weights_only=True)``. ``"openpose"``:
+    ``src`` is OpenPose's ``.caffemodel`` for ``skeleton`` (body25, coco18 or mpi15), with
+    its deploy ``prototxt`` optionally checked too. Nothing is written unless the whole
+    conversion succeeds.
     """
     if source_format not in SOURCES:
         raise PosekitError(
             f"unknown weights source {source_format!r}; supported: {', '.join(SOURCES)}"
         )
+    if source_format == "openpose":
+        from posekit.network.caffe_import import import_caffe_weights
+
+        return import_caffe_weights(src, dst, skeleton=skeleton, prototxt=prototxt)
+    if prototxt is not None:
+        raise PosekitError("a prototxt goes with OpenPose's Caffe models (--from openpose), "
+                           "not with pytorch-openpose's file")
     src, dst = Path(src), Path(dst)
     sk = load_skeleton(skeleton)
     data = read_checkpoint_file(src, "weights file")

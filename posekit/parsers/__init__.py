@@ -19,11 +19,12 @@ from posekit.parsers.base import (
     PostRules,
     objective,
 )
+from posekit.parsers.fragments import FragmentRules, refine_fragments
 from posekit.registry import Registry
 
 __all__ = [
-    "PARSERS", "BaseParser", "ObjectiveWeights", "Parser", "ParseResult", "PostRules",
-    "get_parser", "list_parsers", "objective",
+    "PARSERS", "BaseParser", "FragmentRules", "ObjectiveWeights", "Parser", "ParseResult",
+    "PostRules", "get_parser", "list_parsers", "objective", "refine_fragments",
 ]
 
 
@@ -47,9 +48,12 @@ def list_parsers() -> list[str]:
 
 
 def get_parser(parser: str | Parser, **options: Any) -> Parser:
-    """A ready parser by name, with the options its factory accepts (others are ignored).
+    """A ready parser by name, built with ``options``.
 
-    Passing an already constructed parser returns it unchanged.
+    An option no installed parser takes (a typo) is an error listing this parser's options.
+    One that only other installed parsers take (``time_limit`` for ``greedy``) is left out,
+    so one set of options can build several parsers. Passing an already constructed parser
+    returns it unchanged.
     """
     if not isinstance(parser, str):
         if callable(parser):
@@ -61,6 +65,7 @@ def get_parser(parser: str | Parser, **options: Any) -> Parser:
     except (TypeError, ValueError):
         params = {}
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        _check_options(parser, list(params), options)
         options = {k: v for k, v in options.items() if k in params}
     try:
         made = factory(**options)
@@ -69,3 +74,25 @@ def get_parser(parser: str | Parser, **options: Any) -> Parser:
     if not callable(made):
         raise PosekitError(f"parser {parser!r}: its factory returned a non-callable {made!r}")
     return made
+
+
+def _check_options(name: str, accepted: list[str], options: dict[str, Any]) -> None:
+    """Refuse options that neither parser ``name`` nor any other installed parser takes."""
+    unknown = [k for k in options if k not in accepted]
+    if not unknown:
+        return
+    others: set[str] = set()
+    for entry in PARSERS.load_all()[0]:
+        try:
+            others.update(inspect.signature(entry.value).parameters)
+        except (TypeError, ValueError):
+            continue
+    typos = sorted(k for k in unknown if k not in others)
+    if not typos:
+        return
+    from posekit.registry import closest
+
+    guess = closest(typos[0], accepted)
+    raise PosekitError(
+        f"parser {name!r} has no option {', '.join(map(repr, typos))}; its options: "
+        f"{', '.join(accepted) or 'none'}{f'. Did you mean {guess!r}?' if guess else ''}")

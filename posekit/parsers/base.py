@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from posekit.decode.graph import CandidateGraph
+from posekit.parsers.fragments import FragmentRules, refine_fragments
 from posekit.people import Person
 from posekit.skeleton import Skeleton
 
@@ -59,10 +60,14 @@ class Parser(Protocol):
 
 @dataclass(frozen=True)
 class PostRules:
-    """OpenPose's filters on assembled people (C++ defaults)."""
+    """What turns a parser's assignment into people: first the fragment stage
+    (:mod:`posekit.parsers.fragments`; ``fragments=None`` skips it, as OpenPose does),
+    then OpenPose's filters (C++ defaults): at least ``min_parts`` keypoints and a mean
+    score of at least ``min_score`` (see :func:`assignment_to_people`)."""
 
-    min_parts: int = 3  # a person needs at least this many keypoints
-    min_score: float = 0.4  # ... and at least this mean score (see assignment_to_people)
+    min_parts: int = 3
+    min_score: float = 0.4
+    fragments: FragmentRules | None = FragmentRules()
 
 
 @dataclass(frozen=True)
@@ -160,13 +165,16 @@ def objective(assignment: np.ndarray, candidates: CandidateGraph, skeleton: Skel
 
 def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
                          skeleton: Skeleton, rules: PostRules = PostRules()) -> list[Person]:
-    """Apply the post-rules and build people, best score first.
+    """Apply the post-rules (fragments, then OpenPose's filters) and build people, best
+    score first.
 
     A person's score is OpenPose's: (sum of its peak scores + sum of its tree-limb PAF
     scores) / number of its parts. People with fewer than ``rules.min_parts`` parts or a
     score below ``rules.min_score`` are dropped.
     """
     a = np.asarray(assignment, dtype=np.intp).reshape(-1, skeleton.num_keypoints)
+    if rules.fragments is not None and len(a):
+        a = refine_fragments(a, candidates, skeleton, rules.fragments)
     if len(a) == 0:
         return []
     counts = (a >= 0).sum(axis=1)

@@ -65,15 +65,22 @@ class SynthSpec:
 
 
 def parse_people(text: str) -> tuple[int, int]:
-    """``"A:B"`` or ``"N"`` -> (A, B)."""
+    """``"A:B"``, ``"A-B"`` or ``"N"`` -> (A, B).
+
+    Ranges are written ``A:B`` or ``A-B`` in every command (``compare-parsers --people``
+    takes a list of them), so either form works here too.
+    """
+    text = text.strip()
+    sep = ":" if ":" in text else "-" if "-" in text.lstrip("-") else None
     try:
-        parts = [int(p) for p in text.split(":")]
+        parts = [int(p) for p in (text.split(sep) if sep else [text])]
     except ValueError:
         parts = []
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2:
-        raise PosekitError(f"--people must look like 1:4 or 3, got {text!r}")
+        raise PosekitError(f"--people must be a count or a range, e.g. 3, 1:4 or 1-4; got "
+                           f"{text!r}")
     return parts[0], parts[1]
 
 

@@ -84,7 +84,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = False
     seed: int = 0
-    parser: str = "greedy"
+    parser: str = "hungarian"
     save_every: int = 0
     time_limit: float | None = None
     threads: int | None = None

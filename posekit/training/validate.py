@@ -36,7 +36,7 @@ class ValidationResult:
 
 @torch.no_grad()
 def predict(net: torch.nn.Module, entries: Sequence[ImageEntry], skeleton: Skeleton,
-            input_size: int, *, parser: Any = "greedy", device: torch.device | None = None,
+            input_size: int, *, parser: Any = "hungarian", device: torch.device | None = None,
             batch_size: int = 8) -> tuple[dict[int, list[Person]], list[Skipped]]:
     """People per image id (image pixels) for the readable entries, and the skipped ones."""
     from posekit.decode import parse_maps
@@ -85,7 +85,7 @@ def _to_image(person: Person, matrix: np.ndarray) -> Person:
 
 
 def validate(net: torch.nn.Module, coco: Any, entries: Sequence[ImageEntry],
-             skeleton: Skeleton, input_size: int, *, parser: Any = "greedy",
+             skeleton: Skeleton, input_size: int, *, parser: Any = "hungarian",
              device: torch.device | None = None, batch_size: int = 8) -> ValidationResult:
     """OKS AP over ``entries`` (images of the ``coco`` annotations) for the network."""
     from posekit.evaluation import evaluate_oks

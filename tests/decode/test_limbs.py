@@ -114,8 +114,8 @@ def random_case(seed: int):
     return paf, a, b
 
 
-def reference_score(paf, channels, a, b, image_height, scale, interpolation):
-    """A plain loop over pairs and samples, written from the rules in the docstring."""
+def reference(paf, channels, a, b, rule: LimbScoring, image_height, scale, interpolation):
+    """A plain loop over pairs and samples, written from LimbScoring's docstring."""
     h, w = paf.shape[:2]
     pairs, scores = [], []
     for i, pa in enumerate(a):
@@ -124,10 +124,12 @@ def reference_score(paf, channels, a, b, image_height, scale, interpolation):
             norm = math.hypot(*d)
             if norm < 1e-6:
                 continue
-            n = min(25, max(5, math.floor(math.sqrt(5 * max(abs(d[0]), abs(d[1]))) + 0.5)))
+            n = min(rule.max_samples, max(rule.min_samples, math.floor(
+                math.sqrt(rule.density * max(abs(d[0]), abs(d[1]))) + 0.5)))
+            steps = n - 1 if rule.spacing == "both-ends" else n
             dots = []
             for k in range(n):
-                x, y = pa + d * k / (n - 1)
+                x, y = pa + d * k / steps
                 u = min(max((x + 0.5) / scale[0] - 0.5, 0), w - 1)
                 v = min(max((y + 0.5) / scale[1] - 0.5, 0), h - 1)
                 if interpolation == "nearest":
@@ -140,8 +142,16 @@ def reference_score(paf, channels, a, b, image_height, scale, interpolation):
                            + tv * ((1 - tu) * paf[i0 + 1, j0, channels]
                                    + tu * paf[i0 + 1, j0 + 1, channels]))
                 dots.append(float(vec[0] * d[0] / norm + vec[1] * d[1] / norm))
-            score = sum(dots) / n + min(0.5 * image_height / norm - 1, 0)
-            if sum(v > 0.05 for v in dots) > 0.95 * n and score > 0:
+            tested = dots[1:-1] if rule.ends == "skip" else dots
+            passing = [v for v in dots if v > rule.sample_threshold]
+            if rule.score == "mean":
+                score = sum(dots) / n
+            else:
+                score = sum(passing) / max(len(passing), 1)
+            if rule.prior is not None:
+                score += min(rule.prior * image_height / norm - 1, 0)
+            above = sum(v > rule.sample_threshold for v in tested)
+            if above > rule.min_above * len(tested) and score > rule.min_score:
                 pairs.append([i, j])
                 scores.append(score)
     return np.array(pairs, dtype=np.intp).reshape(-1, 2), np.array(scores)
@@ -151,7 +161,7 @@ def reference_score(paf, channels, a, b, image_height, scale, interpolation):
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
 def test_matches_a_plain_loop(seed, interpolation):
     paf, a, b = random_case(seed)
-    want = reference_score(paf, [2, 3], a, b, 184, (8.0, 8.0), interpolation)
+    want = reference(paf, [2, 3], a, b, LimbScoring(), 184, (8.0, 8.0), interpolation)
     got = score_limb(paf, (2, 3), a, b, image_height=184, scale=(8.0, 8.0),
                      interpolation=interpolation)
     assert got[0].tolist() == want[0].tolist()

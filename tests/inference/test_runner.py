@@ -6,12 +6,12 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from posekit.errors import PosekitError
-from posekit.inference import PoseEstimator, runner, video
+from posekit.inference import PoseEstimator, video
+from posekit.inference import plan as plan_module
 from posekit.inference.runner import coco_image_id, plan_jobs, run_jobs
 
 
@@ -63,7 +63,7 @@ def test_missing_inputs_and_empty_or_unreadable_folders_are_failures(tmp_path, m
                 raise PermissionError(13, "Permission denied")
             return real(path)
 
-        monkeypatch.setattr(runner.os, "scandir", scandir)
+        monkeypatch.setattr(plan_module.os, "scandir", scandir)
     else:
         locked.chmod(0)
     try:
@@ -100,61 +100,113 @@ def test_coco_image_ids_follow_coco_file_names(tmp_path):
     assert [coco_image_id(j, i) for i, j in enumerate(jobs)] == [139, 2]
 
 
-def _frames(n):
-    rng = np.random.default_rng(0)
-    return [(rng.random((40, 64, 3)) * 255).astype(np.uint8) for _ in range(n)]
+def test_same_file_names_in_different_folders_mirror_the_folders(tmp_path):
+    a = _img(tmp_path / "x" / "photo.jpg")
+    b = _img(tmp_path / "y" / "deep" / "photo.jpg")
+    c = _img(tmp_path / "z" / "other.jpg")
+    out = tmp_path / "out"
+    plan = plan_jobs([a, b, c], out)
+    assert [j.json_path for j in plan.jobs] == [
+        out / "x" / "photo_keypoints.json", out / "y" / "deep" / "photo_keypoints.json",
+        out / "other_keypoints.json"]
+    # two folders holding the same relative names
+    _img(tmp_path / "x" / "sub" / "img.png")
+    _img(tmp_path / "y" / "sub" / "img.png")
+    jobs = plan_jobs([tmp_path / "x" / "sub", tmp_path / "y" / "sub"], out).jobs
+    assert [j.json_path.relative_to(out).as_posix() for j in jobs] == [
+        "x/sub/img_keypoints.json", "y/sub/img_keypoints.json"]
 
 
-def test_video_frames_get_openpose_names_and_rerun_skips(tiny_weights, tmp_path, monkeypatch):
-    frames = _frames(5)
-    monkeypatch.setattr(runner, "read_frames", lambda path: iter(frames))
-    monkeypatch.setattr(runner, "video_fps", lambda path: 25.0)
-    monkeypatch.setattr(runner.VideoWriter, "open", classmethod(lambda cls, path, fps: None))
-    clip = tmp_path / "clip.mp4"
-    clip.write_bytes(b"\x00")
-    est = PoseEstimator("coco18", tiny_weights, batch_size=2)
-    plan = plan_jobs([clip], tmp_path / "out")
-    summary = run_jobs(est, plan)
-    assert (summary.done, summary.frames, summary.failures) == (1, 5, [])
-    names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [f"clip_{i:012d}_keypoints.json" for i in range(5)] + ["clip_video.json"]
-    info = json.loads((tmp_path / "out" / "clip_video.json").read_text())
-    assert info["frames"] == 5 and info["fps"] == 25.0 and len(info["people_per_frame"]) == 5
+def test_same_names_write_separate_outputs(tiny_weights, tmp_path):
+    a = tmp_path / "x" / "photo.png"
+    b = tmp_path / "y" / "photo.png"
+    for path, colour in ((a, (200, 0, 0)), (b, (0, 0, 200))):
+        path.parent.mkdir(parents=True)
+        Image.new("RGB", (48, 32), colour).save(path)
+    est = PoseEstimator("coco18", tiny_weights, workers=0)
+    summary = run_jobs(est, plan_jobs([a, b], tmp_path / "out"))
+    assert summary.done == 2
+    overlays = [tmp_path / "out" / d / "photo_overlay.png" for d in ("x", "y")]
+    colours = [Image.open(p).convert("RGB").getpixel((1, 1)) for p in overlays]
+    assert colours[0][0] > colours[0][2] and colours[1][2] > colours[1][0]
+
+
+def test_output_folder_equal_to_the_input_folder_is_not_fed_back(tiny_weights, tmp_path):
+    _img(tmp_path / "a.png")
+    _img(tmp_path / "sub" / "b.png")
+    est = PoseEstimator("coco18", tiny_weights, workers=0)
+    first = run_jobs(est, plan_jobs([tmp_path], tmp_path))
+    assert first.done == 2 and (tmp_path / "a_overlay.png").is_file()
+    plan = plan_jobs([tmp_path], tmp_path)
+    assert sorted(j.source.name for j in plan.jobs) == ["a.png", "b.png"]
     again = run_jobs(est, plan)
-    assert (again.done, again.skipped) == (0, 1)
+    assert (again.done, again.skipped) == (0, 2)
 
 
-def test_a_video_that_breaks_midway_leaves_nothing_behind(tiny_weights, tmp_path, monkeypatch):
-    frames = _frames(3)
+def test_symlink_loops_in_input_folders_end(tmp_path):
+    _img(tmp_path / "data" / "a.png")
+    _img(tmp_path / "data" / "sub" / "b.png")
+    os.symlink(tmp_path / "data", tmp_path / "data" / "sub" / "loop")
+    os.symlink(tmp_path / "data" / "sub", tmp_path / "data" / "again")
+    plan = plan_jobs([tmp_path / "data"], tmp_path / "out")
+    assert sorted(j.source.name for j in plan.jobs) == ["a.png", "b.png"]
+    assert not plan.failures
 
-    def broken(path):
-        yield from frames
-        raise PosekitError(f"{path}: not a readable video (after frame 3: bad packet)")
 
-    monkeypatch.setattr(runner, "read_frames", broken)
-    monkeypatch.setattr(runner, "video_fps", lambda path: 25.0)
-    monkeypatch.setattr(runner.VideoWriter, "open", classmethod(lambda cls, path, fps: None))
-    clip = tmp_path / "clip.mp4"
-    clip.write_bytes(b"\x00")
+def test_a_new_format_redoes_earlier_outputs(tiny_weights, tmp_path):
+    img = _img(tmp_path / "000000000007.png")
+    out = tmp_path / "out"
+    est = PoseEstimator("coco18", tiny_weights, workers=0)
+    assert run_jobs(est, plan_jobs([img], out)).done == 1
+    coco = run_jobs(est, plan_jobs([img], out), fmt="coco")
+    assert (coco.done, coco.skipped) == (1, 0)
+    entries = json.loads((out / "000000000007_keypoints.json").read_text())
+    assert isinstance(entries, list)
+    assert json.loads((out / "coco_results.json").read_text()) == entries
+    names = json.loads((out / "coco_image_ids.json").read_text())
+    assert names == {str(img): 7}
+    assert run_jobs(est, plan_jobs([img], out), fmt="coco").skipped == 1
+    assert run_jobs(est, plan_jobs([img], out), fmt="openpose").done == 1
+
+
+def test_outputs_honour_the_umask(tiny_weights, tmp_path):
+    img = _img(tmp_path / "a.png")
+    est = PoseEstimator("coco18", tiny_weights, workers=0)
+    old = os.umask(0o027)
+    try:
+        run_jobs(est, plan_jobs([img], tmp_path / "out"), fmt="coco")
+    finally:
+        os.umask(old)
+    for name in ("a_keypoints.json", "a_overlay.png", "coco_results.json"):
+        assert (tmp_path / "out" / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_an_unreadable_image_is_reported_and_the_rest_go_on(tiny_weights, tmp_path,
+                                                            monkeypatch):
     good = _img(tmp_path / "good.png")
-    est = PoseEstimator("coco18", tiny_weights)
+    locked = _img(tmp_path / "locked.png")
+    real_open = Image.open
+
+    def guarded(fp, *args, **kwargs):
+        if Path(fp) == locked:  # root reads anything: fail it as it would for a user
+            raise PermissionError(13, "Permission denied", str(fp))
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", guarded)
     reported = []
-    summary = run_jobs(est, plan_jobs([clip, good], tmp_path / "out"), report=reported.append)
-    assert summary.done == 1 and [f.input for f in reported] == [str(clip)]
-    assert "after frame 3" in reported[0].line()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "good_keypoints.json", "good_overlay.png"]
+    est = PoseEstimator("coco18", tiny_weights, workers=0)
+    summary = run_jobs(est, plan_jobs([locked, good], tmp_path / "out"),
+                       report=reported.append)
+    assert summary.done == 1 and [f.input for f in reported] == [str(locked)]
+    assert "permission denied" in reported[0].line().lower()
+    assert (tmp_path / "out" / "good_keypoints.json").is_file()
 
 
-@pytest.mark.skipif(video.video_backend() is None, reason="no video library installed")
-def test_real_video_round_trip(tiny_weights, tmp_path):
-    clip = tmp_path / "clip.mp4"
-    writer = video.VideoWriter.open(clip, 10.0)
-    for frame in _frames(4):
-        writer.write(frame)
-    writer.close()
-    est = PoseEstimator("coco18", tiny_weights)
-    summary = run_jobs(est, plan_jobs([clip], tmp_path / "out"))
-    assert summary.failures == [] and summary.frames == 4
-    assert (tmp_path / "out" / "clip_overlay.mp4").stat().st_size > 0
-    assert len(list(video.read_frames(tmp_path / "out" / "clip_overlay.mp4"))) == 4
+def test_ranks_take_disjoint_shares_that_cover_the_plan(tmp_path):
+    for i in range(7):
+        _img(tmp_path / "in" / f"{i}.png")
+    plan = plan_jobs([tmp_path / "in"], tmp_path / "out")
+    shares = [plan.share(r, 3) for r in range(3)]
+    assert sorted(j.source.name for s in shares for j in s) == [f"{i}.png" for i in range(7)]
+    assert [len(s) for s in shares] == [3, 2, 2]
+    assert plan_jobs([tmp_path / "in"], tmp_path / "out").share(1, 3) == shares[1]

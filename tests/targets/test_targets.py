@@ -257,3 +257,37 @@ def test_maps_stay_in_range(scene):
         for l in range(2):
             length = np.hypot(paf[..., 2 * l], paf[..., 2 * l + 1])
             np.testing.assert_allclose(length[length > 0], 1.0, atol=1e-6)
+
+
+# ----------------------------------------------------------------- field="rect" | "capsule"
+def _along_limb(field: str) -> np.ndarray:
+    """x component of a horizontal limb's field on its own row, stride 1, half-width 2."""
+    kp = people((10, 8), (20, 8))  # joints at columns 10 and 20 of row 8
+    paf = part_affinity_fields(kp, PAIR, (32, 16), stride=1, width=2.0, field=field)
+    return paf[8, :, 1]
+
+
+def test_rect_field_stops_at_the_joints_capsule_covers_them():
+    rect, capsule = _along_limb("rect"), _along_limb("capsule")
+    # between the joints both fields are the unit vector
+    assert np.allclose(rect[10:21], 1.0) and np.allclose(capsule[10:21], 1.0)
+    # beyond the joints along the limb: the paper's rectangle is empty ...
+    assert not rect[:10].any() and not rect[21:].any()
+    # ... while the capsule reaches ``width`` past each joint, and no further
+    assert np.allclose(capsule[8:10], 1.0) and np.allclose(capsule[21:23], 1.0)
+    assert not capsule[:8].any() and not capsule[23:].any()
+
+
+def test_field_names_match_end_caps_and_the_default():
+    kp = people((11.3, 7.7), (43.9, 30.2))
+    default = part_affinity_fields(kp, PAIR, (64, 48))
+    assert np.array_equal(part_affinity_fields(kp, PAIR, (64, 48), field="capsule"), default)
+    assert np.array_equal(part_affinity_fields(kp, PAIR, (64, 48), field="rect"),
+                          part_affinity_fields(kp, PAIR, (64, 48), end_caps=False))
+    both = render_targets(kp, PAIR, (64, 48), field="rect")
+    assert np.array_equal(both.pafs, part_affinity_fields(kp, PAIR, (64, 48), field="rect"))
+
+
+def test_unknown_field_is_a_clear_error():
+    with pytest.raises(PosekitError, match="capsule.*rect"):
+        part_affinity_fields(people((1, 1), (5, 5)), PAIR, (8, 8), 1, field="oval")

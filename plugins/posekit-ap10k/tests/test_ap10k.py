@@ -37,10 +37,29 @@ def test_keypoints_are_ap10ks_and_sigmas_cocos_by_analogy():
     assert list(AP10K.sigmas) == [COCO[part] for part in ANALOGY]
 
 
-def test_limbs_are_ap10ks_skeleton_with_the_eye_eye_edge_redundant():
+def test_limbs_are_ap10ks_skeleton_plus_the_flanks():
     ours = {frozenset(p) for p in AP10K.limb_index.tolist()}
-    assert ours == {frozenset((a - 1, b - 1)) for a, b in AP10K_SKELETON}
-    assert AP10K.redundant_limbs == (("left_eye", "right_eye"),)
+    flanks = {frozenset((AP10K.index(f"{side}_shoulder"), AP10K.index(f"{side}_hip")))
+              for side in ("left", "right")}
+    assert ours == {frozenset((a - 1, b - 1)) for a, b in AP10K_SKELETON} | flanks
+    assert AP10K.redundant_limbs == (("left_eye", "right_eye"), ("left_shoulder", "left_hip"),
+                                     ("right_shoulder", "right_hip"))
+
+
+def test_losing_the_neck_or_tail_root_leaves_the_body_joined():
+    """The tree hangs on the neck and the tail root (small, often hidden); the flank limbs
+    keep the legs and halves of an animal that lacks one of them together."""
+    import networkx as nx
+
+    graph = nx.Graph(list(AP10K.all_limbs))
+    for part in ("neck", "root_of_tail"):
+        rest = graph.copy()
+        rest.remove_node(part)
+        biggest = max(nx.connected_components(rest), key=len)
+        assert len(biggest) >= AP10K.num_keypoints - 1 - 3, part  # at most the head apart
+    from posekit.testing import fragile_parts
+
+    assert fragile_parts(AP10K) == []
 
 
 def test_rest_pose_is_a_side_view_facing_right():

@@ -33,19 +33,28 @@ def test_keypoints_and_sigmas_are_cocos():
     assert [round(s * 10, 3) for s in COCO17.sigmas] == COCO_SIGMAS
 
 
-def test_every_coco_edge_is_a_limb_and_nothing_else():
+def test_every_coco_edge_is_a_limb_plus_nose_shoulder():
     ours = {frozenset(p) for p in COCO17.limb_index.tolist()}
     coco = {frozenset((a - 1, b - 1)) for a, b in COCO_SKELETON}
-    assert ours == coco and COCO17.num_limbs == 19
+    nose_shoulders = {frozenset((0, 5)), frozenset((0, 6))}
+    assert ours == coco | nose_shoulders and COCO17.num_limbs == 21
+    assert COCO17.num_paf_channels == 42
 
 
-def test_tree_is_a_symmetric_spanning_tree_of_cocos_skeleton():
+def test_tree_keeps_real_people_whole_without_ears_or_eyes():
+    """Losing any face part (often unlabelled on real people) never cuts the body: the
+    shoulders are the hub, ears and eyes are leaves or hang from the nose."""
     tree = nx.Graph([tuple(p) for p in COCO17.limb_index[:COCO17.num_tree_limbs].tolist()])
     assert nx.is_tree(tree) and tree.number_of_nodes() == 17
+    body = {COCO17.index(k) for k in COCO17.keypoints[5:]}
+    for part in ("left_ear", "right_ear", "left_eye", "right_eye", "nose"):
+        rest = tree.copy()
+        rest.remove_node(COCO17.index(part))
+        assert any(body <= c for c in nx.connected_components(rest)), part
+    assert check_skeleton(COCO17) is COCO17  # and posekit.testing finds it not fragile
+
+
+def test_the_mirror_of_each_tree_limb_is_a_limb():
     flip = COCO17.flip_permutation
-    assert {frozenset((flip[a], flip[b])) for a, b in tree.edges} == \
-        {frozenset(e) for e in tree.edges}
-    assert set(COCO17.redundant_limbs) == {
-        ("left_eye", "right_eye"), ("left_shoulder", "right_shoulder"),
-        ("left_hip", "right_hip"),
-    }
+    limbs = {frozenset(p) for p in COCO17.limb_index.tolist()}
+    assert {frozenset((flip[a], flip[b])) for a, b in COCO17.limb_index.tolist()} == limbs

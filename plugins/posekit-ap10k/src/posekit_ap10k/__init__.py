@@ -1,13 +1,18 @@
 """``ap10k``: the AP-10K quadruped skeleton (17 keypoints), as a posekit plugin.
 
 README: ``pip install posekit-ap10k`` adds the ``ap10k`` skeleton (17 keypoints, 16 tree +
-1 redundant limb, 34 PAF channels) to ``posekit skeletons``.
+3 redundant limbs, 38 PAF channels) to ``posekit skeletons``.
 
 Keypoint order and names are those of AP-10K's annotation files (Yu et al., "AP-10K: A
 Benchmark for Animal Pose Estimation in the Wild", NeurIPS 2021 Datasets and Benchmarks).
 Its skeleton has 17 edges with one cycle (left eye - right eye - nose); the eye-eye edge is
-the redundant limb and the other 16 form the tree, listed in AP-10K's order and oriented away
-from the neck.
+a redundant limb and the other 16 form the tree, listed in AP-10K's order and oriented away
+from the neck. That tree hangs everything on two small parts, the neck and the root of the
+tail (OKS sigma 0.035, often hidden): without the neck an animal falls into its hind half,
+its head and each front leg; without the tail root, into its front half and each hind leg.
+So posekit adds two redundant limbs of its own, shoulder-hip along each flank (a rigid side
+of the torso): with them the halves and legs stay joined for ``full-ilp`` and the fragment
+stage every parser runs (``posekit.testing.fragile_parts`` finds nothing left).
 
 Sigmas: COCO's values by body-part analogy, the first five as AP-10K's evaluation has them
 (eyes 0.025, nose 0.026, neck and tail root 0.035), then shoulders 0.079, elbows 0.072,
@@ -40,7 +45,9 @@ AP10K = Skeleton(
         ("left_knee", "left_back_paw"), ("root_of_tail", "right_hip"),
         ("right_hip", "right_knee"), ("right_knee", "right_back_paw"),
     ),
-    redundant_limbs=(("left_eye", "right_eye"),),
+    redundant_limbs=(
+        ("left_eye", "right_eye"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ),
     flip_pairs=(
         ("left_eye", "right_eye"), ("left_shoulder", "right_shoulder"),
         ("left_elbow", "right_elbow"), ("left_front_paw", "right_front_paw"),
