@@ -82,8 +82,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int | None, typer.Option(
             "--workers", min=0,
             help="Processes that decode and parse while the network runs (0: none; "
-                 "default: one less than the CPU cores, at most 4, and none for fewer "
-                 "than 16 images/frames).")] = None,
+                 "default: one less than the CPU cores, at most 4; none for fewer "
+                 "than 16 images/frames or on a CPU of 2 cores or fewer).")] = None,
         compile_net: Annotated[bool, typer.Option(
             "--compile", help="Run the network through torch.compile (pays off on long "
                               "CUDA runs).")] = False,

@@ -202,13 +202,13 @@ def _drop_border_echoes(channel: np.ndarray, xys: np.ndarray, map_shape: tuple[i
               | (y < 0.5 * sy - 0.5) | (y > (h - 0.5) * sy - 0.5))
     if not border.any():
         return channel, xys
-    keep = np.ones(len(xys), dtype=bool)
     reach = ECHO_REACH * max(sx, sy)
-    for i in np.flatnonzero(border):
-        same = channel == channel[i]
-        near = np.hypot(x[same] - x[i], y[same] - y[i]) <= reach
-        if (xys[same][near, 2] > xys[i, 2]).any():
-            keep[i] = False
+    edge = np.flatnonzero(border)  # (B,) against every peak: (B, N)
+    echo = ((channel[edge, None] == channel[None, :])
+            & (np.hypot(x[None, :] - x[edge, None], y[None, :] - y[edge, None]) <= reach)
+            & (xys[None, :, 2] > xys[edge, None, 2])).any(axis=1)
+    keep = np.ones(len(xys), dtype=bool)
+    keep[edge[echo]] = False
     return channel[keep], xys[keep]
 
 

@@ -44,9 +44,18 @@ _END = object()
 WORKER_NICE = 10
 
 
-def default_workers() -> int:
-    """Decode processes by default: one less than the cores (the network's), 1 to 4."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+def default_workers(device: str = "cuda") -> int:
+    """Decode processes by default: one less than the cores (the network's), 1 to 4.
+
+    None for a network on a CPU of two cores or fewer: torch already keeps every core
+    busy there, so a decode process has no idle core to hide behind and only competes
+    with the network (measured at 368 x 656 with the light network on 2 cores: 95 % of
+    the network-alone rate decoding in turn, 77-86 % with one decode process).
+    """
+    cores = os.cpu_count() or 2
+    if device == "cpu" and cores <= 2:
+        return 0
+    return max(1, min(4, cores - 1))
 
 
 @dataclass(eq=False)
@@ -119,7 +128,8 @@ class Pipeline:
         from posekit.inference.gpu_peaks import supports
 
         self.est = estimator
-        self.workers = default_workers() if workers is None else int(workers)
+        self.workers = (default_workers(estimator.device.type) if workers is None
+                        else int(workers))
         self.loader_threads = max(1, loader_threads)
         self.worker_nice = worker_nice
         self.setup = DecodeSetup(estimator.skeleton, estimator.parser,

@@ -28,6 +28,7 @@ full-graph ILP maximises it over all assignments, and every parser is scored by 
 from __future__ import annotations
 
 import time
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -107,6 +108,30 @@ def validate_assignment(assignment: np.ndarray, candidates: CandidateGraph) -> N
             raise ValueError(f"part {k}: a candidate is used by two people")
 
 
+# candidates -> (limb layout, sorted pair keys, their scores): a parser and the post-rules
+# look pairs up more than once per graph
+_PAIR_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pair_keys(candidates: CandidateGraph,
+               skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """One sorted key per accepted pair, (global id of its first candidate) * N + the
+    second's, best score first among equal keys; and the scores in that order."""
+    layout = skeleton.limb_index.tobytes()
+    cached = _PAIR_KEYS.get(candidates)
+    if cached is not None and cached[0] == layout:
+        return cached[1], cached[2]
+    N, off = candidates.num_candidates, candidates.offsets
+    keys = np.concatenate([(off[a] + p[:, 0]) * N + off[b] + p[:, 1]
+                           for (a, b), p in zip(skeleton.limb_index, candidates.pairs,
+                                                strict=True)])
+    scores = np.concatenate(candidates.scores)
+    order = np.lexsort((-scores, keys))
+    keys, scores = keys[order], scores[order]
+    _PAIR_KEYS[candidates] = (layout, keys, scores)
+    return keys, scores
+
+
 def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
                skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
     """(P, L) score of each limb inside each person, and (P, L) bool: is it an accepted pair.
@@ -119,15 +144,9 @@ def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
     total = sum(len(p) for p in candidates.pairs)
     if P == 0 or total == 0:
         return out, found
-    # one sorted key per accepted pair: (global id of its first candidate) * N + second's
     N, off = candidates.num_candidates, candidates.offsets
     first, second = skeleton.limb_index[:, 0], skeleton.limb_index[:, 1]
-    keys = np.concatenate([(off[a] + p[:, 0]) * N + off[b] + p[:, 1]
-                           for (a, b), p in zip(skeleton.limb_index, candidates.pairs,
-                                                strict=True)])
-    scores = np.concatenate(candidates.scores)
-    order = np.lexsort((-scores, keys))
-    keys, scores = keys[order], scores[order]
+    keys, scores = _pair_keys(candidates, skeleton)
     ia, ib = assignment[:, first], assignment[:, second]  # (P, L)
     want = np.where((ia >= 0) & (ib >= 0), (off[first] + ia) * N + off[second] + ib, -1)
     pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)

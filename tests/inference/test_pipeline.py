@@ -158,3 +158,14 @@ def test_peaks_on_the_device_give_the_people_of_the_reference_peaks():
         want = posekit.people.rescale_people(est.parser(graph, SKELETON), *loaded.scale)
         assert len(want) >= 1
         _same(result.people, want)
+
+
+def test_a_network_on_a_two_core_cpu_decodes_in_turn_by_default(monkeypatch):
+    """No decode process when torch already keeps both cores busy; one or more otherwise."""
+    from posekit.inference.pipeline import default_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_workers("cpu") == 0
+    assert default_workers("cuda") == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert default_workers("cpu") == 4
