@@ -7,7 +7,8 @@ For each backbone (VGG-19 and light, random weights) and the same images, in one
 - ``serial``: network, then decode + parse of each image in turn (``workers=0``), what
   ``infer`` did before the pipeline;
 - ``pipeline``: ``PoseEstimator``'s pipeline (:class:`posekit.inference.pipeline.Pipeline`)
-  with loading threads and one decode process, started once outside the timing as a long
+  with loading threads and its default decode processes (``default_workers``: none beside
+  a CPU network on 2 cores or fewer, else cores - 1), started once outside the timing as a long
   run would. It also times ``PAIRS`` alternating (network alone, pipeline) runs and records
   the median ratio, which a machine whose load drifts during the run distorts far less than
   the separate tests.
@@ -75,7 +76,7 @@ def setup(request, tmp_path_factory):
     targets = render_targets(scene.keypoints, SKELETON, SIZE)
     est.net = Planted(est.net, targets.pafs, targets.heatmaps)
     images = [scene.image] * IMAGES[request.param]
-    with Pipeline(est, workers=1) as pipe:
+    with Pipeline(est) as pipe:
         list(pipe.run(enumerate(images[:2])))  # start the worker, warm everything up
         yield request.param, est, pipe, images
 
@@ -115,12 +116,13 @@ def test_serial(benchmark, setup):
 
 
 def test_pipeline(benchmark, setup):
-    """Loading, network and decode + parse at once (one decode process)."""
+    """Loading, network and decode + parse at once (the default decode processes)."""
     name, est, pipe, images = setup
     people = _run(benchmark, name, "pipeline",
                   lambda: [r.people for r in pipe.run(enumerate(images))], len(images))
     assert all(len(p) >= PEOPLE // 2 for p in people)
     _decode_time(benchmark, est, images[0])
+    benchmark.extra_info["decode_processes"] = pipe.workers
     inputs = [est.prepare(est.load(im)) for im in images]
     shares = []
     for _ in range(PAIRS):
