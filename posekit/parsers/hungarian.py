@@ -48,6 +48,11 @@ def matched_edges(edges: Edges) -> np.ndarray:
     for start, stop in zip(starts, stops, strict=True):
         u, v = edges.u[start:stop], edges.v[start:stop]
         rows, cols = u - u.min(), v - v.min()  # global ids of one part are consecutive
+        if np.bincount(rows).max() == 1 and np.bincount(cols).max() == 1:
+            # the edges already form a matching (about half the limbs of a crowd): the
+            # best one keeps every edge of positive score
+            chosen[start:stop] = edges.score[start:stop] > 0
+            continue
         weight = np.zeros((rows.max() + 1, cols.max() + 1))
         index = np.full(weight.shape, -1, dtype=np.intp)
         weight[rows, cols] = np.maximum(edges.score[start:stop], 0.0)
