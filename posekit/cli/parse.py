@@ -50,7 +50,12 @@ def register(app: typer.Typer) -> None:
         import time
         from dataclasses import replace
 
-        from posekit.decode import check_parser_options, decode_preset, parse_maps, parser_takes
+        from posekit.decode import (
+            check_parser_options,
+            decode_preset,
+            parse_maps,
+            with_preset_rules,
+        )
         from posekit.maps import check_full_upsample, load_maps
         from posekit.parsers import get_parser
         from posekit.people import people_to_openpose, write_json_atomic
@@ -62,8 +67,7 @@ def register(app: typer.Typer) -> None:
             ("peak_threshold", peak_threshold),
             ("upsample", None if upsample is None else upsample.value)) if v is not None})
         options: dict = {} if time_limit is None else {"time_limit": time_limit}
-        if parser_takes(parser, "rules"):
-            options["rules"] = preset.rules
+        options = with_preset_rules(parser, options, preset.rules)
         check_parser_options(parser, options)
         made = get_parser(parser, **options)
         sk = load_skeleton(skeleton)

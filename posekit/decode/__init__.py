@@ -25,7 +25,7 @@ from posekit.skeleton import Skeleton, load_skeleton
 
 __all__ = [
     "CandidateGraph", "DecodeConfig", "build_candidates", "parse_maps", "find_peaks",
-    "check_parser_options", "decode_preset", "PRESETS",
+    "check_parser_options", "decode_options", "with_preset_rules", "decode_preset", "PRESETS",
 ]
 
 
@@ -176,25 +176,40 @@ def parse_maps(heatmaps: np.ndarray, pafs: np.ndarray,
             (or ``config=DecodeConfig(...)``, and ``stride``); the rest go to the
             parser's factory (e.g. ``time_limit``, ``rules``).
     """
+    preset, config, stride, options = decode_options(options)
+    sk = load_skeleton(skeleton)
+    check_parser_options(parser, options)
+    from posekit.parsers import get_parser
+
+    made = get_parser(parser, **with_preset_rules(parser, options, preset.rules))
+    graph = build_candidates(heatmaps, pafs, sk, image_size, config, stride=stride)
+    return list(made(graph, sk))
+
+
+def decode_options(options: dict[str, Any]) -> tuple[Any, DecodeConfig, Any, dict[str, Any]]:
+    """Split :func:`parse_maps`' ``options`` into the ``decode`` preset, the
+    :class:`DecodeConfig` it gives (or ``config``) with the fields given on top, ``stride``,
+    and the rest (the parser factory's options)."""
     from posekit.decode.presets import decode_preset
 
+    options = dict(options)
     preset = decode_preset(options.pop("decode", None) or "posekit")
     config = options.pop("config", None) or preset.config
     if not isinstance(config, DecodeConfig):
         raise PosekitError(f"config must be a DecodeConfig, got {type(config).__name__}")
     stride = options.pop("stride", None)
-    decode = {k: options.pop(k) for k in list(options) if k in _CONFIG_FIELDS}
-    if decode:
-        config = replace(config, **decode)
-    sk = load_skeleton(skeleton)
-    check_parser_options(parser, options)
-    from posekit.parsers import get_parser
+    fields = {k: options.pop(k) for k in list(options) if k in _CONFIG_FIELDS}
+    if fields:
+        config = replace(config, **fields)
+    return preset, config, stride, options
 
+
+def with_preset_rules(parser: Any, options: dict[str, Any], rules: Any) -> dict[str, Any]:
+    """``options`` for the factory of ``parser``, with a preset's post-rules added when the
+    parser is given by name, takes rules and the caller chose none."""
     if isinstance(parser, str) and "rules" not in options and parser_takes(parser, "rules"):
-        options["rules"] = preset.rules
-    made = get_parser(parser, **options)
-    graph = build_candidates(heatmaps, pafs, sk, image_size, config, stride=stride)
-    return list(made(graph, sk))
+        return {**options, "rules": rules}
+    return options
 
 
 def parser_takes(parser: str, option: str) -> bool:

@@ -9,7 +9,7 @@ time numpy and the parsers take to import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,23 +67,9 @@ class _Decoder:
 def decode_config(options: dict[str, Any]) -> Any:
     """The :class:`~posekit.decode.DecodeConfig` that ``parse_maps(**options)`` decodes
     with: a ``decode`` preset's (default ``"posekit"``) or ``config``, fields on top."""
-    from posekit.decode import _CONFIG_FIELDS as fields
-    from posekit.decode import DecodeConfig
+    from posekit.decode import decode_options
 
-    options = dict(options)
-    preset = options.pop("decode", None)
-    if preset is not None or "config" not in options:
-        try:
-            from posekit.decode.presets import decode_preset
-        except ImportError:  # pragma: no cover - decoding without presets
-            base = DecodeConfig()
-        else:
-            base = decode_preset(preset or "posekit").config
-    else:
-        base = options["config"]
-    config = options.get("config") or base
-    changes = {k: v for k, v in options.items() if k in fields}
-    return replace(config, **changes) if changes else config
+    return decode_options(options)[1]
 
 
 def graph_from_peaks(pafs: np.ndarray, peaks: tuple[np.ndarray, ...], skeleton: Skeleton,

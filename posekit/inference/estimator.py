@@ -112,13 +112,10 @@ def _parser_options(parser: Any, options: dict[str, Any] | None,
                     decode_options: dict[str, Any]) -> dict[str, Any]:
     """The parser factory's options: the decode preset's post-rules (fragment stage, people
     filters) for a parser given by name, unless the caller chose rules itself."""
-    options = dict(options or {})
-    if isinstance(parser, str) and "rules" not in options:
-        from posekit.decode import decode_preset, parser_takes
+    from posekit.decode import decode_preset, with_preset_rules
 
-        if parser_takes(parser, "rules"):
-            options["rules"] = decode_preset(decode_options.get("decode") or "posekit").rules
-    return options
+    rules = decode_preset(decode_options.get("decode") or "posekit").rules
+    return with_preset_rules(parser, dict(options or {}), rules)
 
 
 class PoseEstimator:

@@ -81,12 +81,12 @@ class NetworkConfig:
             raise PosekitError(
                 f"network config: stage_blocks must be a positive integer or None, got {blocks!r}"
             )
+        if self.layout in ("cvpr2017", "body25") and self.backbone != "vgg19":
+            raise PosekitError(
+                f"network config: layout {self.layout!r} needs backbone 'vgg19' "
+                f"(got {self.backbone!r}); use layout 'pami' for the light backbone"
+            )
         if self.layout == "cvpr2017":
-            if self.backbone != "vgg19":
-                raise PosekitError(
-                    "network config: layout 'cvpr2017' needs backbone 'vgg19' "
-                    f"(got {self.backbone!r}); use layout 'pami' for the light backbone"
-                )
             # the CVPR 2017 structure is fixed; record what is actually built
             set_ = object.__setattr__
             set_(self, "paf_stages", CVPR2017_STAGES)
@@ -95,11 +95,6 @@ class NetworkConfig:
             set_(self, "order", "paf-first")
             set_(self, "stage_blocks", 5)
         elif self.layout == "body25":
-            if self.backbone != "vgg19":
-                raise PosekitError(
-                    "network config: layout 'body25' needs backbone 'vgg19' "
-                    f"(got {self.backbone!r}); use layout 'pami' for the light backbone"
-                )
             set_ = object.__setattr__
             set_(self, "paf_stages", BODY25_STAGES[0])
             set_(self, "cm_stages", BODY25_STAGES[1])

@@ -7,17 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from posekit.decode import DecodeConfig, build_candidates, decode_preset, limbs, parse_maps
+from posekit.decode import DecodeConfig, build_candidates, decode_preset, parse_maps
 from posekit.decode.limbs import LimbScoring, sample_counts, score_limb
 from posekit.errors import PosekitError
 from posekit.parsers import PostRules
 from posekit.targets import confidence_maps, part_affinity_fields
-from tests.decode.test_limbs import random_case, reference
-
-VARIANTS = [
-    dict(ends="skip"), dict(spacing="openpose"), dict(score="mean-above"),
-    dict(ends="skip", min_above=0.8), dict(spacing="openpose", score="mean-above", prior=None),
-]
+from tests.decode.test_limbs import VARIANTS, random_case, reference
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -31,23 +26,6 @@ def test_variants_match_a_plain_loop(variant, seed, interpolation):
                      interpolation=interpolation)
     assert got[0].tolist() == want[0].tolist()
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
-
-
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("interpolation", ["bilinear", "cubic", "nearest"])
-def test_shortcuts_change_nothing_for_any_variant(monkeypatch, variant, interpolation):
-    rule = LimbScoring(**variant)
-    paf, a, b = random_case(5)
-    args = dict(image_height=184, scale=(8.0, 8.0), interpolation=interpolation, rule=rule)
-    monkeypatch.setattr(limbs, "PROBE_MIN_PAIRS", 0)
-    monkeypatch.setattr(limbs, "EXACT_MIN_PAIRS", 0)
-    fast = score_limb(paf, (2, 3), a, b, **args)
-    monkeypatch.setattr(limbs, "END_SAMPLES", False)
-    monkeypatch.setattr(limbs, "BOUND_PROBES", ())
-    monkeypatch.setattr(limbs, "EXACT_PROBES", ())
-    slow = score_limb(paf, (2, 3), a, b, **args)
-    assert fast[0].tolist() == slow[0].tolist()
-    np.testing.assert_array_equal(fast[1], slow[1])
 
 
 def field_ending_at(length: float, beyond: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -114,6 +114,12 @@ def random_case(seed: int):
     return paf, a, b
 
 
+VARIANTS = [
+    dict(ends="skip"), dict(spacing="openpose"), dict(score="mean-above"),
+    dict(ends="skip", min_above=0.8), dict(spacing="openpose", score="mean-above", prior=None),
+]
+
+
 def reference(paf, channels, a, b, rule: LimbScoring, image_height, scale, interpolation):
     """A plain loop over pairs and samples, written from LimbScoring's docstring."""
     h, w = paf.shape[:2]
@@ -169,11 +175,14 @@ def test_matches_a_plain_loop(seed, interpolation):
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
 
 
+@pytest.mark.parametrize("variant", [{}, *VARIANTS])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("interpolation", ["bilinear", "cubic", "nearest"])
-def test_early_rejection_changes_nothing(monkeypatch, seed, interpolation):
+def test_early_rejection_changes_nothing(monkeypatch, seed, interpolation, variant):
+    """For OpenPose's rule and every variant of it (end samples, spacing, score)."""
     paf, a, b = random_case(seed)
-    args = dict(image_height=184, scale=(8.0, 8.0), interpolation=interpolation)
+    args = dict(image_height=184, scale=(8.0, 8.0), interpolation=interpolation,
+                rule=LimbScoring(**variant))
     monkeypatch.setattr(limbs, "PROBE_MIN_PAIRS", 0)
     monkeypatch.setattr(limbs, "EXACT_MIN_PAIRS", 0)
     fast = score_limb(paf, (2, 3), a, b, **args)
