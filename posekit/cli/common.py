@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,9 +76,14 @@ def check_output(path: Path | str | None, option: str, *, folder: bool = False,
     if not probe.is_dir():
         raise PosekitError(f"{shown}: {str(probe)!r} is a file, not a folder; choose another "
                            "path")
+    unwritable = PosekitError(f"{shown}: folder {str(probe)!r} is not writable; choose a "
+                              "folder you can write to")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise PosekitError(f"{shown}: folder {str(probe)!r} is not writable; choose a folder "
-                           "you can write to")
+        raise unwritable
+    try:  # os.access says yes to root everywhere, and /proc takes no files: try for real
+        tempfile.TemporaryFile(dir=probe).close()
+    except OSError:
+        raise unwritable from None
 
 
 def print_json(data: Any) -> None:

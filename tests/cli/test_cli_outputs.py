@@ -146,3 +146,11 @@ def test_compare_json_to_stdout_is_still_allowed(tmp_path, monkeypatch, capsys):
     doc = json.loads(out)
     assert doc["results"] and {r["parser"] for r in doc["results"]} == {"greedy", "hungarian"}
     assert sorted({b["people"] for b in doc["results"][0]["by_people"]}) == [1, 2]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_folder_that_takes_no_files_is_refused_even_for_root(tmp_path, monkeypatch, capsys,
+                                                               no_work):
+    """os.access says yes to root everywhere; /proc still takes no new files."""
+    code, _, err = run(monkeypatch, capsys, *_commands(tmp_path, "synth", "/proc/posekit-out"))
+    one_line_error(code, err, "/proc", "not writable")
