@@ -7,8 +7,9 @@ scenes. Groups ``decode, N people`` hold:
 
 - ``full`` (baseline): OpenPose's way, every map upsampled to the image (cubic), NMS and
   refinement there, PAFs read at the nearest pixel of the upsampled maps;
-- ``patch`` (default): NMS on a twice-upsampled seed grid, the full upsample computed
-  only on patches around the seeds, PAFs read from the small maps with the same kernel;
+- ``patch`` (default): seeds on the small maps (see :mod:`posekit.decode.patch`), the full
+  upsample computed only on patches around them, PAFs read from the small maps with the
+  same kernel;
 - ``none``: peaks at map resolution.
 """
 

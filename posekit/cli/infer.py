@@ -81,9 +81,15 @@ def register(app: typer.Typer) -> None:
             help="Refuse images larger than this.")] = 178.0,
         workers: Annotated[int | None, typer.Option(
             "--workers", min=0,
-            help="Processes that decode and parse while the network runs (0: none; "
-                 "default: one less than the CPU cores, at most 4; none for fewer "
-                 "than 16 images/frames or on a CPU of 2 cores or fewer).")] = None,
+            help="Processes that decode and parse while the network runs (0: none, "
+                 "the network's thread decodes; default: none on a CPU, one less than "
+                 "the cores, at most 4, on CUDA; none for fewer than 16 "
+                 "images/frames).")] = None,
+        streams: Annotated[int | None, typer.Option(
+            "--streams", min=1,
+            help="Network passes at once, each with its share of the CPU threads, "
+                 "decoding its own maps (default: one per CPU thread, at most 4, on a "
+                 "CPU; 1 on CUDA or with --compile).")] = None,
         compile_net: Annotated[bool, typer.Option(
             "--compile", help="Run the network through torch.compile (pays off on long "
                               "CUDA runs).")] = False,
@@ -122,6 +128,7 @@ def register(app: typer.Typer) -> None:
                 device=ranks.device or device, scales=parse_scales(scales),
                 batch_size=batch_size, max_side=max_side,
                 max_pixels=int(max_megapixels * 1e6), warn_demo=False, compile=compile_net,
+                streams=streams,
                 decode_options={"decode": decode})
             failed = _run(ranks, inputs, out, estimator, fmt.value, overlay, overwrite,
                           workers, started)

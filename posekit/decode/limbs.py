@@ -27,14 +27,23 @@ which never reads ``b``); ``score="mean-above"`` averages only the samples above
 threshold (OpenPose C++).
 
 All limbs are scored at once: the candidate pairs of every limb are one set of arrays
-(N pairs, each with its limb; built and read in blocks, as small temporaries
-are much faster). Most wrong pairs are rejected before all their samples are read,
-exactly (the result is the same as reading them all): a pair may fail only
-``n - floor(min_above * n) - 1`` samples (none for n <= 20), so it is rejected as soon
-as more of its samples are known to fail. Known first are its tested end samples, read
-once per candidate and limb (a pair's end samples sit on its candidates); then a few
-interior probes, first from their map cell alone (a table per limb of the cells where
-the PAF is too short for any sample to pass), then read exactly.
+(N pairs, each with its limb). Most wrong pairs are rejected before all their samples are
+read, exactly (the result is the same as reading them all): a pair may fail only
+``n - floor(min_above * n) - 1`` samples (none for n <= 20), so it is rejected as soon as
+more of its samples are known to fail. In turn:
+
+- as the pairs are built, a few interior probes judged from their map cell alone (a table
+  per limb of the cells where the PAF is too short for any sample to pass); only the
+  pairs left get a length and a unit vector;
+- their tested end samples (``ends="count"``), read once per candidate and limb (a pair's
+  end samples sit on its candidates);
+- more probes judged by their cells;
+- the reading itself: a few interior probes of every pair first, then the other samples
+  of the pairs these leave (the probes count in the scores).
+
+Samples are placed in the coordinates the field is read in: map pixels for the kernels (a
+pair's first candidate and its step between samples converted once), image pixels for
+the nearest pixel (whose pixel then depends on rounding exactly as OpenPose's does).
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from typing import Literal
 
 import numpy as np
 
-from posekit.decode.resize import taps_first, to_map
+from posekit.decode.resize import _CUBIC_POLY, to_map
 from posekit.decode.rule import Ends, LimbScoring, ScoreMode, Spacing, sample_counts
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
@@ -56,18 +65,18 @@ __all__ = ["LimbScoring", "sample_counts", "score_limb", "score_limbs", "Ends", 
 Interpolation = Literal["bilinear", "cubic", "nearest"]
 OPENPOSE_RULE = LimbScoring()  # the default: OpenPose's thresholds, every sample tested
 
-# shortcuts (exact): the end samples, then passes of interior probes judged by their map
-# cell, then read exactly; a cell pass runs while at least PROBE_MIN_PAIRS pairs are left,
-# an exact one (which costs about what reading all samples does) while EXACT_MIN_PAIRS are
+# shortcuts (exact), in the order of the module docstring: passes of that many probes
+# judged by their cells (each while at least PROBE_MIN_PAIRS pairs are in play), the end
+# samples, and READ_FIRST probes read first (while READ_FIRST_MIN_PAIRS pairs are)
+BOUND_PROBES = (3, 8)
 END_SAMPLES = True
-BOUND_PROBES = (3, 12)  # probes per pass
-EXACT_PROBES = (6,)
-PROBE_MIN_PAIRS = 32
-EXACT_MIN_PAIRS = 1024
-# pairs (or probes of pairs) handled at once, and samples read at once (the reads make
-# (T, T, READ_BLOCK) temporaries): small temporaries are much faster
-BLOCK = 8192
-READ_BLOCK = 2048
+READ_FIRST = 3
+PROBE_MIN_PAIRS = 256
+READ_FIRST_MIN_PAIRS = 128
+# pairs (or probes of pairs) handled at once, and samples read at once (bounds on the
+# temporaries: the reads make (T, T, READ_BLOCK) ones)
+BLOCK = 32768
+READ_BLOCK = 8192
 
 # largest sum of |weights| of the cubic kernel (a = -0.75) along one axis, at t = 0.5
 _CUBIC_GAIN = 1.375
@@ -106,101 +115,177 @@ def _score(pafs: np.ndarray, points: list[np.ndarray], limb_index: np.ndarray,
     """Accepted pairs and scores of limbs ``limb_index`` (L, 2) between candidates
     ``points[k]`` (n_k, 2), limb l's field in ``channels[l]`` (module docstring)."""
     limb_index = np.asarray(limb_index, dtype=np.intp).reshape(-1, 2)
-    threshold = rule.sample_threshold
     field = _Field(np.asarray(pafs), np.asarray(channels, dtype=np.intp).reshape(-1, 2),
-                   scale, interpolation, threshold)
+                   scale, interpolation, rule.sample_threshold)
     counts = np.array([len(p) for p in points], dtype=np.intp)
-    xy = np.concatenate([np.zeros((0, 2)), *points])
-    # per limb and side: the row of its first candidate in ``xy``, and how many
-    sides = [((np.cumsum(counts) - counts)[k], counts[k]) for k in limb_index.T]
-    sizes = sides[0][1] * sides[1][1]  # pairs per limb
-    ends = None
-    if END_SAMPLES and rule.ends == "count" and sizes.sum() >= PROBE_MIN_PAIRS:
-        ends = _end_reads(field, xy, sides)
-    pairs = _Pairs.concatenate([_candidate_pairs(xy, sides, lo, hi, rule, ends)
+    xy = np.concatenate([np.zeros((0, 2)), *points]).T  # (2, M) image pixels
+    cands = _Candidates(xy, field.coords(xy), counts, limb_index)
+    sizes = cands.counts[0] * cands.counts[1]  # pairs per limb
+    shortcuts = int(sizes.sum()) >= PROBE_MIN_PAIRS
+    cells = list(BOUND_PROBES) if shortcuts and field.bounded else []
+    pairs = _Pairs.concatenate([_candidate_pairs(cands, lo, hi, rule, field,
+                                                 cells[0] if cells else 0)
                                 for lo, hi in _runs(sizes, BLOCK)])
-    stages = [(count, field.fail, EXACT_MIN_PAIRS) for count in EXACT_PROBES]
-    if interpolation != "nearest":  # (reading the nearest pixel costs what a cell does)
-        stages[:0] = [(count, field.surely_fail, PROBE_MIN_PAIRS) for count in BOUND_PROBES]
-    for count, fail, enough in stages:
-        if len(pairs) < enough:  # too few to pay for a pass
-            continue
-        index = _probe_index(count, rule.max_samples)[:, pairs.n]  # (count, N); 0: unused
-        step = max(BLOCK // count, 1)
-        fails = np.concatenate([(fail(pairs.part(k, k + step), index[:, k:k + step])
-                                 & (index[:, k:k + step] > 0)).sum(axis=0)
-                                for k in range(0, len(pairs), step)])
-        pairs = pairs.take(pairs.failed + fails <= pairs.allowed)
-    pid = np.repeat(np.arange(len(pairs)), pairs.n)
-    index = np.arange(len(pid)) - (np.cumsum(pairs.n) - pairs.n)[pid]
-    dots = field.along(pairs, index, pid)
-    passing = dots > threshold
-    tested = passing
-    if rule.ends == "skip":
-        tested = passing & (index > 0) & (index < pairs.n[pid] - 1)
-    above = np.bincount(pid, weights=tested, minlength=len(pairs))
+    if END_SAMPLES and rule.ends == "count" and shortcuts:
+        pairs.num[3] = _end_failures(cands, pairs, field, rule)
+        pairs = pairs.take(pairs.failed <= pairs.allowed)
+    for count in cells[1:]:
+        if len(pairs) >= PROBE_MIN_PAIRS:  # (too few do not pay for a pass)
+            fails = _probe_failures(count, pairs.n, rule, field.surely_fail, pairs.geo[0:2],
+                                    pairs.geo[2:4], pairs.limb)
+            pairs = pairs.take(pairs.failed + fails <= pairs.allowed)
+    first = READ_FIRST if len(pairs) >= READ_FIRST_MIN_PAIRS else 0
+    pairs, score, ok = _final_scores(pairs, field, rule, image_height, first)
+    limb, i, j = pairs.num[[0, 4, 5]].compress(ok, axis=1)
+    found = np.column_stack([i - cands.first[0].take(limb), j - cands.first[1].take(limb)])
+    score = score.compress(ok)
+    at = np.searchsorted(limb, np.arange(len(limb_index) + 1)).tolist()
+    return (tuple(found[at[l]:at[l + 1]] for l in range(len(limb_index))),
+            tuple(score[at[l]:at[l + 1]] for l in range(len(limb_index))))
+
+
+class _Candidates:
+    """Every candidate, all parts together: ``xy`` (2, M) image pixels and ``uv`` (2, M)
+    the same points in the field's coordinates (:meth:`_Field.coords`); for each limb's
+    first and second part, the column of the part's first candidate and how many it has."""
+
+    def __init__(self, xy: np.ndarray, uv: np.ndarray, counts: np.ndarray,
+                 limb_index: np.ndarray) -> None:
+        first = np.cumsum(counts) - counts
+        self.xy, self.uv = xy, uv
+        self.first = (first.take(limb_index[:, 0]), first.take(limb_index[:, 1]))
+        self.counts = (counts.take(limb_index[:, 0]), counts.take(limb_index[:, 1]))
+
+
+def _candidate_pairs(cands: _Candidates, lo: int, hi: int, rule: LimbScoring, field: _Field,
+                     probes: int) -> _Pairs:
+    """Every pair of candidates of limbs ``lo`` to ``hi`` (excluded) that may be accepted
+    as far as its sample count and a pass of ``probes`` probes judged by their cells (if
+    any) tell: built as plain arrays, and only the pairs left made :class:`_Pairs`."""
+    (first_a, first_b), (count_a, count_b) = cands.first, cands.counts
+    owner, k = _ranges(count_a[lo:hi])  # one row per candidate a of these limbs
+    limb = owner + lo
+    rep = count_b.take(limb)
+    # per pair: its limb, its a, and the number to subtract from the pair's position to
+    # get its b (every b of the limb follows each a)
+    limb, ia, shift = np.repeat(np.stack([limb, first_a.take(limb) + k,
+                                          np.cumsum(rep) - rep - first_b.take(limb)]),
+                                rep, axis=1)
+    ib = np.arange(len(limb)) - shift
+    d = cands.xy.take(ib, axis=1)
+    d -= cands.xy.take(ia, axis=1)  # image pixels
+    n = sample_counts(d[0], d[1], rule)
+    start = cands.uv.take(ia, axis=1)
+    step = d / ((n - 1 if rule.spacing == "both-ends" else n) * field.unit)
+    allowed = _counts(rule)[0].take(n)
+    keep = (np.flatnonzero(_probe_failures(probes, n, rule, field.surely_fail, start, step,
+                                           limb) <= allowed)
+            if probes else np.arange(len(n)))
+    d = d.take(keep, axis=1)
+    norm = np.hypot(d[0], d[1])
+    apart = norm > 1e-6
+    if not apart.all():  # coinciding candidates (never accepted)
+        keep, d, norm = keep[apart], d[:, apart], norm[apart]
+    limb, n, allowed, ia, ib = (a.take(keep) for a in (limb, n, allowed, ia, ib))
+    start, step = start.take(keep, axis=1), step.take(keep, axis=1)
+    d /= norm
+    return _Pairs(np.concatenate([start, step, d, norm[None]]),
+                  np.stack([limb, n, allowed, np.zeros_like(n), ia, ib]))
+
+
+def _probe_failures(count: int, n: np.ndarray, rule: LimbScoring, fail, *columns: np.ndarray,
+                    ) -> np.ndarray:
+    """How many of ``count`` interior probes of each of N pairs of ``n`` samples ``fail``:
+    ``fail(index, *columns)`` tells which samples ``index`` (count, N') of the pairs whose
+    ``columns`` (..., N') are given fail (the cells test, or the exact one), in blocks of
+    BLOCK probes."""
+    index = _probe_index(count, rule.max_samples)
+    used = index[:, rule.min_samples:].all()  # every pair has ``count`` interior samples
+    index = index.take(n, axis=1)  # (count, N); 0: unused
+    step = max(BLOCK // count, 1)
+    out = []
+    for k in range(0, len(n), step):
+        part = index[:, k:k + step]
+        failed = fail(part, *(c[..., k:k + step] for c in columns))
+        out.append((failed if used else failed & (part > 0)).sum(axis=0))
+    return out[0] if len(out) == 1 else np.concatenate([np.zeros(0, dtype=np.intp), *out])
+
+
+def _end_failures(cands: _Candidates, pairs: _Pairs, field: _Field,
+                  rule: LimbScoring) -> np.ndarray:
+    """How many of each pair's tested end samples fail, from the field of each limb read
+    once at every candidate of each of its parts (a pair's end samples sit on its
+    candidates; OpenPose C++'s spacing never reads b)."""
+    sides = (0, 1) if rule.spacing == "both-ends" else (0,)
+    failed = np.zeros(len(pairs), dtype=np.intp)
+    for side in sides:
+        first, count = cands.first[side], cands.counts[side]
+        owner, k = _ranges(count)
+        rows = first.take(owner) + k
+        vx, vy = field.read(cands.uv.take(rows, axis=1), owner)
+        # the pair's candidate (a column of cands) -> its row in (vx, vy)
+        at = (np.cumsum(count) - count - first).take(pairs.limb) + pairs.num[4 + side]
+        failed += (vx.take(at) * pairs.geo[4] + vy.take(at) * pairs.geo[5]
+                   <= rule.sample_threshold - _END_MARGIN)
+    return failed
+
+
+def _final_scores(pairs: _Pairs, field: _Field, rule: LimbScoring, image_height: float,
+                  first: int) -> tuple[_Pairs, np.ndarray, np.ndarray]:
+    """Every sample of every pair read, ``first`` interior probes of each first (a pair
+    that fails them is dropped before the rest of its samples are read): the pairs left,
+    their scores, and which are accepted."""
+    if not len(pairs):
+        return pairs, np.zeros(0), np.zeros(0, dtype=bool)
+    # per pair, of the samples read: sum, how many pass, and their sum
+    total = passed = kept = 0
+    if first:
+        index = _probe_index(first, rule.max_samples)
+        used = index[:, rule.min_samples:].all()  # every pair has ``first`` probes
+        index = index.take(pairs.n, axis=1)  # (first, N); 0: unused
+        dots = field.dots(index, pairs.geo[0:2], pairs.geo[2:4], pairs.limb, pairs.geo[4:6])
+        passing = dots > rule.sample_threshold
+        failing = ~passing
+        if not used:  # (an unused probe, sample 0, is not one of the samples read first)
+            read = index > 0
+            dots *= read
+            passing &= read
+            failing &= read
+        keep = pairs.failed + failing.sum(axis=0) <= pairs.allowed
+        pairs, dots, passing = (pairs.take(keep), dots.compress(keep, axis=1),
+                                passing.compress(keep, axis=1))
+        total = dots.sum(axis=0)
+        passed = passing.sum(axis=0)
+        kept = np.where(passing, dots, 0.0).sum(axis=0) if rule.score != "mean" else 0
+    n = pairs.n
+    rest, left = _rest_index(first, rule.max_samples)  # the samples not read yet
+    left = left.take(n)
+    start = np.cumsum(left) - left
+    index = np.arange(left.sum()) - np.repeat(start, left)  # the j-th sample left of its pair
+    if first:  # (else the j-th sample)
+        index = rest.take(index + np.repeat(n * rest.shape[1], left))
+    dots = field.along(pairs, index, left)
+    passing = dots > rule.sample_threshold
+    total = total + np.add.reduceat(dots, start)
+    passed = passed + np.add.reduceat(passing, start, dtype=np.intp)
+    above = passed  # tested samples that pass
+    if rule.ends == "skip":  # not the end samples (each pair's first and last left)
+        above = above - passing.take(start) - passing.take(start + left - 1)
     if rule.score == "mean":
-        score = np.bincount(pid, weights=dots, minlength=len(pairs)) / np.maximum(pairs.n, 1)
+        score = total / n
     else:  # the mean of the passing samples (OpenPose C++)
-        score = (np.bincount(pid, weights=np.where(passing, dots, 0.0), minlength=len(pairs))
-                 / np.maximum(np.bincount(pid, weights=passing, minlength=len(pairs)), 1))
+        kept = kept + np.add.reduceat(np.where(passing, dots, 0.0), start)
+        score = kept / np.maximum(passed, 1)
     if rule.prior is not None:
         score += np.minimum(rule.prior * image_height / pairs.geo[6] - 1.0, 0.0)
-    ok = (above >= rule.tested(pairs.n) - pairs.allowed) & (score > rule.min_score)
-    score, (limb, i, j) = score[ok], pairs.num[[0, 4, 5]][:, ok]
-    bounds = np.searchsorted(limb, np.arange(len(limb_index) + 1))
-    found = np.column_stack([i, j])
-    return (tuple(found[bounds[l]:bounds[l + 1]] for l in range(len(limb_index))),
-            tuple(score[bounds[l]:bounds[l + 1]] for l in range(len(limb_index))))
-
-
-def _candidate_pairs(xy: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]], lo: int,
-                     hi: int, rule: LimbScoring,
-                     ends: tuple[np.ndarray, ...] | None) -> _Pairs:
-    """Every pair of candidates of limbs ``lo`` to ``hi`` (excluded) that may be accepted
-    as far as its sample count and its end samples (``ends``, see :func:`_end_reads`)
-    tell."""
-    (first_a, count_a), (first_b, count_b) = sides
-    limb, r = _ranges(count_a[lo:hi] * count_b[lo:hi])
-    limb += lo
-    i, j = np.divmod(r, count_b[limb])
-    start = xy[first_a[limb] + i]
-    dx, dy = (xy[first_b[limb] + j] - start).T
-    norm = np.hypot(dx, dy)
-    n = sample_counts(dx, dy, rule)
-    allowed = rule.allowed(n)  # failures of tested samples a pair may have
-    with np.errstate(divide="ignore", invalid="ignore"):  # (coinciding candidates)
-        ux, uy = dx / norm, dy / norm
-    failed = np.zeros(len(limb), dtype=np.intp)
-    if ends is not None and rule.ends == "count":
-        vx, vy, offset = ends
-        # each end sample that fails (OpenPose C++'s spacing never reads b)
-        sides = ((0, i), (1, j)) if rule.spacing == "both-ends" else ((0, i),)
-        for side, index in sides:
-            at = offset[side * len(count_a) + limb] + index
-            failed += vx[at] * ux + vy[at] * uy <= rule.sample_threshold - _END_MARGIN
-    w = np.flatnonzero((norm > 1e-6) & (failed <= allowed))
-    steps = n[w] - 1 if rule.spacing == "both-ends" else n[w]  # sample k at a + k d / steps
-    return _Pairs(np.stack([start[w, 0], start[w, 1], dx[w] / steps, dy[w] / steps, ux[w],
-                            uy[w], norm[w]]),
-                  np.stack([limb[w], n[w], allowed[w], failed[w], i[w], j[w]]))
-
-
-def _end_reads(field: _Field, xy: np.ndarray,
-               sides: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
-    """The field of each limb at every candidate of each of its sides, all in one read:
-    (vx, vy) and where the rows of limb l's side s start (at ``s * L + l``)."""
-    counts = np.concatenate([sides[0][1], sides[1][1]])  # limb by limb, first side first
-    owner, k = _ranges(counts)
-    rows = np.concatenate([sides[0][0], sides[1][0]])[owner] + k
-    vx, vy = field.read(xy[rows, 0], xy[rows, 1], owner % len(sides[0][1]))
-    return vx, vy, np.cumsum(counts) - counts
+    ok = (above >= _counts(rule)[1].take(n)) & (score > rule.min_score)
+    return pairs, score, ok
 
 
 def _ranges(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(owner, k) for every k in range(sizes[owner]), owner by owner."""
     owner = np.repeat(np.arange(len(sizes)), sizes)
-    return owner, np.arange(len(owner)) - (np.cumsum(sizes) - sizes)[owner]
+    return owner, np.arange(len(owner)) - (np.cumsum(sizes) - sizes).take(owner)
 
 
 def _runs(sizes: np.ndarray, block: int) -> list[tuple[int, int]]:
@@ -216,6 +301,16 @@ def _runs(sizes: np.ndarray, block: int) -> list[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=64)
+def _counts(rule: LimbScoring) -> tuple[np.ndarray, np.ndarray]:
+    """For a pair of n samples (index n, up to max_samples): how many of its tested
+    samples may fail, and how many must pass."""
+    n = np.arange(rule.max_samples + 1)
+    allowed, needed = rule.allowed(n), rule.tested(n) - rule.allowed(n)
+    allowed.flags.writeable = needed.flags.writeable = False
+    return allowed, needed
+
+
+@functools.lru_cache(maxsize=64)
 def _probe_index(count: int, max_samples: int) -> np.ndarray:
     """(count, max_samples + 1) indices of ``count`` probes evenly spread over the
     interior samples of a pair of n samples (column n), 0 where there are fewer."""
@@ -228,9 +323,29 @@ def _probe_index(count: int, max_samples: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _rest_index(count: int, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of a pair of n samples that :func:`_probe_index` (``count``) leaves:
+    (max_samples + 1, max_samples + 1), row n listing them in order, and how many (one
+    per n)."""
+    size = max_samples + 1
+    probed = np.zeros((size, size), dtype=bool)
+    probed[np.arange(size), _probe_index(count, max_samples)] = True
+    probed[:, 0] = False  # (0: an unused probe)
+    rest = np.zeros((size, size), dtype=np.intp)
+    left = np.zeros(size, dtype=np.intp)
+    for n in range(size):
+        index = np.flatnonzero(~probed[n, :n])
+        rest[n, :len(index)], left[n] = index, len(index)
+    rest.flags.writeable = left.flags.writeable = False
+    return rest, left
+
+
 def _points(candidates: np.ndarray) -> np.ndarray:
     """(n, 2) float64 ``[x, y]`` of candidates given as (n, 2+) (n may be 0)."""
     arr = np.asarray(candidates, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] >= 2:
+        return arr[:, :2]
     if arr.size == 0:
         return np.zeros((0, 2))
     return arr.reshape(len(arr), -1)[:, :2]
@@ -238,9 +353,9 @@ def _points(candidates: np.ndarray) -> np.ndarray:
 
 class _Pairs:
     """Candidate pairs still in play, of any limbs, as two tables (one gather keeps a
-    subset): ``geo`` (7, N) float64 start x, y, step between samples x, y, unit vector
-    x, y and length; ``num`` (6, N) intp limb, samples, failures allowed, failures known, and
-    the two candidates."""
+    subset): ``geo`` (7, N) float64 start u, v and step between samples u, v (the field's
+    coordinates), unit vector x, y and length; ``num`` (6, N) intp limb, samples, failures
+    allowed, failures known, and the two candidates (columns of :class:`_Candidates`)."""
 
     def __init__(self, geo: np.ndarray, num: np.ndarray) -> None:
         self.geo, self.num = geo, num
@@ -255,27 +370,26 @@ class _Pairs:
 
     @staticmethod
     def concatenate(parts: list[_Pairs]) -> _Pairs:
+        if len(parts) == 1:
+            return parts[0]
         return _Pairs(np.concatenate([np.zeros((7, 0))] + [p.geo for p in parts], axis=1),
                       np.concatenate([np.zeros((6, 0), dtype=np.intp)]
                                      + [p.num for p in parts], axis=1))
 
     def take(self, keep: np.ndarray) -> _Pairs:
-        return _Pairs(self.geo[:, keep], self.num[:, keep])
-
-    def part(self, start: int, stop: int) -> _Pairs:
-        return _Pairs(self.geo[:, start:stop], self.num[:, start:stop])
-
-    def samples(self, index: np.ndarray, pid: np.ndarray | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Samples ``index`` of pairs ``pid`` (the same shape), or of every pair (``index``
-        (S, N)): image coordinates x and y, limbs, and (2, ...) unit vectors."""
-        geo, limb = (self.geo, self.limb) if pid is None else (self.geo[:, pid], self.limb[pid])
-        return geo[0] + index * geo[2], geo[1] + index * geo[3], limb, geo[4:6]
+        """The pairs where ``keep`` (N,) bool is true."""
+        return _Pairs(self.geo.compress(keep, axis=1), self.num.compress(keep, axis=1))
 
 
 class _Field:
-    """The PAFs (h, w, 2L) of limbs with (x, y) channels ``channels`` (L, 2), read at image
-    points, and the rule's sample threshold."""
+    """The PAFs (h, w, 2L) of limbs with (x, y) channels ``channels`` (L, 2), read at
+    points ``uv`` (2, ...) in its coordinates (:meth:`coords`), and the rule's sample
+    threshold.
+
+    Read with a kernel, a limb's (x, y) is one complex value x + iy (``vectors`` (h, w,
+    lz), ``z`` flat, limb l's at ``zc[l]``): a view of the maps when each limb's channels
+    are an even channel and the next one, else a copy.
+    """
 
     def __init__(self, pafs: np.ndarray, channels: np.ndarray, scale: tuple[float, float],
                  interpolation: Interpolation, threshold: float) -> None:
@@ -283,86 +397,202 @@ class _Field:
             raise PosekitError(f"unknown PAF interpolation {interpolation!r}; "
                                "use 'bilinear', 'cubic' or 'nearest'")
         self.h, self.w, self.depth = pafs.shape
-        self.pafs, self.flat = pafs, pafs.reshape(-1)
         self.cx, self.cy = channels[:, 0], channels[:, 1]
-        self.scale, self.interpolation, self.threshold = scale, interpolation, threshold
+        self.interpolation, self.threshold = interpolation, threshold
+        self.scale = np.array([[scale[0]], [scale[1]]])  # image pixels per map pixel
+        self.bounded = interpolation != "nearest" and threshold >= 0  # cell tests apply
+        self.clip = True  # (see coords)
+        self.last = np.array([[self.w - 1], [self.h - 1]])
+        if interpolation == "nearest":
+            self.flat = pafs.reshape(-1)
+            self.unit = np.ones((2, 1))  # image pixels per field unit
+            return
+        self.unit = self.scale
+        if pafs.dtype not in (np.float32, np.float64):
+            pafs = pafs.astype(np.float64)
+        pafs = np.ascontiguousarray(pafs)
+        if self.depth % 2 == 0 and (self.cx % 2 == 0).all() and (self.cy == self.cx + 1).all():
+            self.vectors = pafs.view(np.complex64 if pafs.dtype == np.float32
+                                     else np.complex128)
+            self.zc = self.cx // 2
+        else:
+            self.vectors = pafs[..., self.cx] + 1j * pafs[..., self.cy]
+            self.zc = np.arange(len(self.cx))
+        self.lz = self.vectors.shape[2]
+        self.z = self.vectors.reshape(-1)
+        self.taps = 4 if interpolation == "cubic" else 2
+        self.table, self.first, self.bound = _tap_table(self.w, self.h, self.taps, self.lz)
+
+    def coords(self, xy: np.ndarray) -> np.ndarray:
+        """(2, M) candidates in the field's coordinates: map pixels when read with a
+        kernel, image pixels (unchanged) when read at the nearest pixel. Notes whether
+        they all lie in the area the map covers (samples between them then need no
+        clipping to the map: ``clip``)."""
+        if self.interpolation == "nearest":
+            return xy
+        uv = to_map(xy, self.scale)
+        self.clip = not (np.abs(uv - self.last / 2) <= self.last / 2 + 0.5).all()
+        return uv
 
     @cached_property
     def passable(self) -> np.ndarray:
-        """(h * w * L,) bool, cell by cell: may a sample of the limb in this map cell read
+        """(h * w * lz,) bool, cell by cell: may a sample of the limb in this map cell read
         (PAF . unit vector) > threshold? (Cubic and bilinear reading.)"""
-        if self.threshold < 0:
-            return np.ones(self.h * self.w * len(self.cx), dtype=bool)
         # |interpolated vector| <= gain * the longest vector among the taps (widened for
         # the float32 rounding)
         gain = _CUBIC_GAIN ** 2 if self.interpolation == "cubic" else 1.0
-        fx, fy = self.pafs[..., self.cx], self.pafs[..., self.cy]
-        hot = fx * fx + fy * fy > (self.threshold / (gain * _BOUND_MARGIN)) ** 2  # (h, w, L)
+        hot = np.abs(self.vectors) > self.threshold / (gain * _BOUND_MARGIN)  # (h, w, lz)
         # the taps of a sample in cell i are i - 1 .. i + 2 along each axis (at most;
         # borders repeated): rows, then columns
-        near = hot.copy()
-        near[1:] |= hot[:-1]
-        near[:-1] |= hot[1:]
-        near[:-2] |= hot[2:]
-        hot = near.copy()
-        hot[:, 1:] |= near[:, :-1]
-        hot[:, :-1] |= near[:, 1:]
-        hot[:, :-2] |= near[:, 2:]
-        return hot.reshape(-1)
+        rows = _spread(hot.reshape(1, -1), self.w * self.lz)
+        return _spread(rows.reshape(self.h, -1), self.lz).reshape(-1)
 
-    def _cells(self, x: np.ndarray, y: np.ndarray, offset: float) -> np.ndarray:
-        """Flat map pixel of points ``x, y``: the nearest (offset 0.5) or below (0)."""
-        col = np.clip(np.floor(to_map(x, self.scale[0]) + offset), 0, self.w - 1)
-        row = np.clip(np.floor(to_map(y, self.scale[1]) + offset), 0, self.h - 1)
-        return row.astype(np.intp) * self.w + col.astype(np.intp)
+    def surely_fail(self, index: np.ndarray, start: np.ndarray, step: np.ndarray,
+                    limb: np.ndarray) -> np.ndarray:
+        """Whether the interior samples ``index`` (S, N) of N pairs (``start``, ``step``
+        (2, N) in map pixels, ``limb`` (N,)) surely read (PAF . unit vector) <= threshold,
+        from their map cells alone."""
+        cell = _samples(index, start, step).astype(np.intp)  # (2, S, N)
+        if self.clip:  # (truncating, then clipping, is clipping the floor)
+            np.maximum(cell, 0, out=cell)
+            np.minimum(cell, self.last[:, :, None], out=cell)
+        at = cell[1]
+        at *= self.w
+        at += cell[0]
+        at *= self.lz
+        at += self.zc.take(limb)
+        return ~self.passable.take(at)
 
-    def surely_fail(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
-        """Whether the samples ``index`` (S, N) of each pair surely read (PAF . unit
-        vector) <= threshold, from their map cells alone."""
-        x, y, limb, _ = pairs.samples(index)
-        return ~self.passable[self._cells(x, y, 0.0) * len(self.cx) + limb]
+    def dots(self, index: np.ndarray, start: np.ndarray, step: np.ndarray, limb: np.ndarray,
+             unit: np.ndarray) -> np.ndarray:
+        """PAF . unit vector at the samples ``index`` (S, N) of N pairs (as
+        :meth:`surely_fail`, and their unit vectors (2, N)), in blocks of about READ_BLOCK
+        samples."""
+        width = max(READ_BLOCK // max(len(index), 1), 1)  # pairs per block
+        parts = [self._dot(_samples(index[:, k:k + width], start[:, k:k + width],
+                                    step[:, k:k + width]), limb[k:k + width],
+                           unit[:, k:k + width])
+                 for k in range(0, index.shape[1], width)]
+        return parts[0] if len(parts) == 1 else np.concatenate([np.zeros(index.shape)[:, :0],
+                                                                 *parts], axis=1)
 
-    def fail(self, pairs: _Pairs, index: np.ndarray) -> np.ndarray:
-        """Whether the samples ``index`` (S, N) of each pair read <= threshold."""
-        return self.along(pairs, index) <= self.threshold
+    def along(self, pairs: _Pairs, index: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """PAF . unit vector at samples ``index`` (S,) of the pairs, ``count`` (N,) of each
+        pair's in a row."""
+        geo = np.repeat(pairs.geo[:6], count, axis=1)
+        uv = geo[2:4] * index
+        uv += geo[0:2]
+        return self._along(uv, np.repeat(pairs.limb, count), geo[4:6])
 
-    def along(self, pairs: _Pairs, index: np.ndarray, pid: np.ndarray | None = None,
-              ) -> np.ndarray:
-        """PAF . unit vector at samples ``index`` of the pairs ``pid`` (default: all)."""
-        x, y, limb, unit = pairs.samples(index, pid)
-        vx, vy = self.read(x, y, limb)
-        return vx * unit[0] + vy * unit[1]
+    def _along(self, uv: np.ndarray, limb: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        """PAF . ``unit`` (2, S) of limbs ``limb`` (S,) at points ``uv`` (2, S), in blocks
+        of READ_BLOCK points."""
+        if len(limb) <= READ_BLOCK:
+            return self._dot(uv, limb, unit)
+        return np.concatenate([self._dot(uv[:, k:k + READ_BLOCK], limb[k:k + READ_BLOCK],
+                                         unit[:, k:k + READ_BLOCK])
+                               for k in range(0, len(limb), READ_BLOCK)])
 
-    def read(self, x: np.ndarray, y: np.ndarray,
-             limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The PAF (vx, vy) of limbs ``limb`` at image points ``x, y`` (broadcast together).
-
-        Read in blocks of READ_BLOCK points (module docstring).
-        """
-        x, y, limb = np.broadcast_arrays(x, y, limb)
-        shape = x.shape
-        x, y, limb = x.reshape(-1), y.reshape(-1), limb.reshape(-1)
-        vx, vy = np.empty(len(x)), np.empty(len(x))
-        for start in range(0, len(x), READ_BLOCK):
-            part = slice(start, start + READ_BLOCK)
-            vx[part], vy[part] = self._read(x[part], y[part], limb[part])
-        return vx.reshape(shape), vy.reshape(shape)
-
-    def _read(self, x: np.ndarray, y: np.ndarray,
-              limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`read` of (S,) points."""
+    def _dot(self, uv: np.ndarray, limb: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        """:meth:`_along` of one block; ``uv`` (2, ..., S) and ``limb`` and ``unit`` (2, S)
+        broadcast."""
         if self.interpolation == "nearest":
-            at = self._cells(x, y, 0.5) * self.depth
-            return self.flat[at + self.cx[limb]], self.flat[at + self.cy[limb]]
-        kernel = "cubic" if self.interpolation == "cubic" else "linear"
-        ix, wx = taps_first(to_map(x, self.scale[0]), kernel)  # (T, S)
-        iy, wy = taps_first(to_map(y, self.scale[1]), kernel)
-        row = np.clip(iy, 0, self.h - 1) * (self.w * self.depth)
-        col = np.clip(ix, 0, self.w - 1) * self.depth + self.cx[limb]
-        at = row[:, None, :] + col[None, :, :]  # (T, T, S) flat index of channel x
-        vx = np.einsum("ijs,is,js->s", self.flat[at], wy, wx)
-        at += (self.cy - self.cx)[limb]
-        return vx, np.einsum("ijs,is,js->s", self.flat[at], wy, wx)
+            vx, vy = self.read(uv, limb)
+            return vx * unit[0] + vy * unit[1]
+        at, wx, wy = self._taps(uv, limb)
+        # the unit vector as a factor of the column weights: Re(PAF * conj(ux + i uy))
+        rows = (self.z.take(at) * (wx * (unit[0] - 1j * unit[1]))).sum(axis=1)  # (T, S)
+        return (rows.real * wy).sum(axis=0)
+
+    def read(self, uv: np.ndarray, limb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The PAF (vx, vy) of limbs ``limb`` (S,) at points ``uv`` (2, S)."""
+        if self.interpolation == "nearest":  # uv: image pixels
+            per_axis = (2,) + (1,) * (uv.ndim - 1)
+            cell = np.floor(to_map(uv, self.scale.reshape(per_axis)) + 0.5)
+            np.maximum(cell, 0, out=cell)
+            np.minimum(cell, self.last.reshape(per_axis), out=cell)
+            at = (cell[1] * self.w + cell[0]).astype(np.intp) * self.depth
+            return (self.flat.take(at + self.cx.take(limb)),
+                    self.flat.take(at + self.cy.take(limb)))
+        at, wx, wy = self._taps(uv, limb)
+        value = ((self.z.take(at) * wx).sum(axis=1) * wy).sum(axis=0)
+        return value.real, value.imag
+
+    def _taps(self, uv: np.ndarray,
+              limb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat indices in ``z`` (T, T, S) of the taps (row, column) of points ``uv``
+        (2, S) (map pixels) of limbs ``limb``, and their weights along u and v (T, S), those
+        of :func:`~posekit.decode.resize.taps_first`."""
+        base = np.floor(uv)
+        t = uv - base
+        per_axis = (2,) + (1,) * (uv.ndim - 1)  # (u and v, then the points' dimensions)
+        if self.taps == 4:  # the cubic kernel's polynomials in t, in place
+            poly = _CUBIC_POLY.reshape(4, 4, *(1,) * uv.ndim)  # (power, tap, ...)
+            weight = poly[3] * t
+            weight += poly[2]
+            weight *= t
+            weight += poly[1]
+            weight *= t
+            weight += poly[0]
+        else:
+            weight = np.stack([1.0 - t, t])
+        base += self.first.reshape(per_axis)  # columns then rows of the table
+        if self.clip:
+            np.maximum(base, self.bound[0].reshape(per_axis), out=base)
+            np.minimum(base, self.bound[1].reshape(per_axis), out=base)
+        offset = self.table.take(base.astype(np.intp), axis=1)  # (T, 2, S)
+        col = offset[:, 0] + self.zc.take(limb)
+        return offset[:, 1][:, None] + col[None], weight[:, 0], weight[:, 1]
+
+
+def _samples(index: np.ndarray, start: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """(2, S, N) coordinates of samples ``index`` (S, N) of N pairs: start + index * step
+    (each (2, N))."""
+    out = step[:, None, :] * index
+    out += start[:, None, :]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _tap_table(w: int, h: int, taps: int, lz: int,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets in a flat (h, w, lz) map of the taps along each axis, clipped to it (the
+    border repeats): a table (taps, w + h + 2 (taps - 1)), the columns' (index times
+    ``lz``) then the rows' (index times ``w * lz``); and, per axis, what to add to a
+    point's floor to get its table column (2,), and the bounds (2, 2) to clip that column
+    to (a floor below or above them has the taps of the first or last)."""
+    half = taps // 2
+    out, first, bound = [], [], []
+    start = 0
+    for size, stride in ((w, lz), (h, w * lz)):
+        floor = np.arange(size + taps - 1) - half  # the floors whose taps are not all alike
+        index = floor[:, None] + np.arange(1 - half, half + 1)
+        out.append(np.clip(index.T, 0, size - 1) * stride)
+        first.append(start + half)
+        bound.append((start, start + len(floor) - 1))
+        start += len(floor)
+    table = np.concatenate(out, axis=1)
+    first_ = np.array(first, dtype=np.float64)
+    bound_ = np.array(bound, dtype=np.float64).T
+    for a in (table, first_, bound_):
+        a.flags.writeable = False
+    return table, first_, bound_
+
+
+def _spread(hot: np.ndarray, stride: int) -> np.ndarray:
+    """``hot`` (rows, k * stride) OR-ed, at every position, over the positions -1 .. +2
+    strides away along each row (clipped to the row)."""
+    k = hot.shape[1] // stride
+    if k <= 2:  # each position's window holds every position
+        pair = hot[:, :stride] | hot[:, stride:] if k == 2 else hot
+        return np.concatenate([pair] * k, axis=1)
+    pair = hot[:, :-stride] | hot[:, stride:]  # positions i and i + 1
+    out = np.empty_like(hot)
+    out[:, stride:-2 * stride] = pair[:, :-2 * stride] | pair[:, 2 * stride:]
+    out[:, :stride] = pair[:, :stride] | pair[:, stride:2 * stride]
+    out[:, -2 * stride:-stride] = pair[:, -2 * stride:-stride] | pair[:, -stride:]
+    out[:, -stride:] = pair[:, -stride:]
+    return out
 
 
 def score_limbs(pafs: np.ndarray, peaks: list[np.ndarray] | tuple[np.ndarray, ...],

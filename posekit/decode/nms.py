@@ -81,15 +81,15 @@ class Refinement:
     def _quadratic(values: np.ndarray, n: np.ndarray, a: np.ndarray,
                    b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vertex of the parabola through each maximum and its two neighbours, per axis."""
-        centre = values[n, a, b].astype(np.float64)
+        flat, (_, ny, nx) = values.reshape(-1), values.shape
+        at = (n * ny + a) * nx + b
+        centre = flat[at].astype(np.float64)
         out = []
-        for (pa, pb), (qa, qb) in (((a - 1, b), (a + 1, b)), ((a, b - 1), (a, b + 1))):
-            before, after = values[n, pa, pb], values[n, qa, qb]
+        for step in (nx, 1):
+            before, after = flat[at - step], flat[at + step]
             with np.errstate(invalid="ignore"):  # (-inf - -inf outside the image)
                 curve = before - 2.0 * centre + after
                 ok = np.isfinite(before) & np.isfinite(after) & (curve < 0)
                 d = np.where(ok, 0.5 * (before - after) / np.where(ok, curve, -1.0), 0.0)
             out.append(np.clip(d, -0.5, 0.5))
         return out[0], out[1]
-
-

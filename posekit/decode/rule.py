@@ -82,6 +82,11 @@ class LimbScoring:
 
 def sample_counts(dx: np.ndarray, dy: np.ndarray, rule: LimbScoring = LimbScoring()) -> np.ndarray:
     """Number of samples for limbs spanning ``(dx, dy)`` image pixels (module docstring)."""
-    span = np.maximum(np.abs(dx), np.abs(dy))
-    n = np.floor(np.sqrt(rule.density * span) + 0.5)
-    return np.clip(n, rule.min_samples, rule.max_samples).astype(np.intp)
+    n = np.asarray(np.maximum(np.abs(dx), np.abs(dy)), dtype=np.float64)  # (new: changed in place)
+    n *= rule.density
+    np.sqrt(n, out=n)
+    n += 0.5
+    np.floor(n, out=n)
+    np.maximum(n, rule.min_samples, out=n)
+    np.minimum(n, rule.max_samples, out=n)
+    return n.astype(np.intp)

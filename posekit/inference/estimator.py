@@ -134,8 +134,12 @@ class PoseEstimator:
         max_pixels: refuse larger images. max_side: downscale larger images on load.
         parser_options / decode_options: passed to the parser / ``parse_maps``.
         warn_demo: warn (once per call site) when demo weights meet a user's image.
-        workers: decode + parse processes for :meth:`stream` (0: in the calling thread;
-            default: one less than the CPU cores, at most 4).
+        workers: decode + parse processes for :meth:`stream` (0: in the thread that ran
+            the network; default: none on a CPU, one less than the cores, at most 4, on
+            CUDA).
+        streams: concurrent network passes for :meth:`stream` (default: on a CPU one per
+            torch thread, at most 4; one on CUDA or with ``compile``); see
+            :class:`~posekit.inference.pipeline.Pipeline`.
         compile: run the network through ``torch.compile`` (worth it on long CUDA runs).
     """
 
@@ -147,7 +151,7 @@ class PoseEstimator:
                  parser_options: dict[str, Any] | None = None,
                  decode_options: dict[str, Any] | None = None,
                  warn_demo: bool = True, workers: int | None = None,
-                 compile: bool = False) -> None:
+                 streams: int | None = None, compile: bool = False) -> None:
         from posekit.network import load_checkpoint, prepare_network, resolve_device
         from posekit.parsers import get_parser
 
@@ -165,6 +169,7 @@ class PoseEstimator:
         self.checkpoint = meta
         self.channels_last = self.device.type == "cuda"
         self.net = prepare_network(net.eval(), self.device, channels_last=self.channels_last)
+        self.compiled = bool(compile)
         if compile:
             self.net = torch.compile(self.net, dynamic=False)
         self.preprocess = meta.preprocess
@@ -182,6 +187,9 @@ class PoseEstimator:
         if workers is not None and workers < 0:
             raise PosekitError(f"workers must be 0 or more, got {workers}")
         self.workers = workers
+        if streams is not None and streams < 1:
+            raise PosekitError(f"streams must be 1 or more, got {streams}")
+        self.streams = streams
 
     def __repr__(self) -> str:
         return (f"PoseEstimator(skeleton={self.skeleton.name!r}, weights={str(self.weights)!r}, "
@@ -210,10 +218,12 @@ class PoseEstimator:
                 out.append(self.people_from_maps(heat, paf, im))
         return out
 
-    def stream(self, images: Iterable[ImageLike], *, workers: int | None = None
+    def stream(self, images: Iterable[ImageLike], *, workers: int | None = None,
+               streams: int | None = None
                ) -> Iterator[tuple[int, list[Person] | PosekitError]]:
         """``(index, people)`` per image, in input order, with loading (threads), the
-        network (batched) and decode + parse (``workers`` processes, see
+        network (batched; ``streams`` passes at once on a CPU) and decode + parse
+        (``workers`` processes, or the thread that ran the network; see
         :class:`~posekit.inference.pipeline.Pipeline`) running at once.
 
         ``images`` may be any iterable (a generator of video frames, say); it is read a
@@ -225,7 +235,8 @@ class PoseEstimator:
         """
         from posekit.inference.pipeline import Pipeline
 
-        with Pipeline(self, workers=self.workers if workers is None else workers) as pipe:
+        with Pipeline(self, workers=self.workers if workers is None else workers,
+                      streams=self.streams if streams is None else streams) as pipe:
             for item in pipe.run(enumerate(images)):
                 yield item.key, (item.error if item.error is not None else item.people)
 

@@ -83,9 +83,8 @@ def _finish(channel: np.ndarray, xys: np.ndarray, small: np.ndarray,
     found = (channel, xys)
     if max(scale) > 1:
         found = numpy_peaks._drop_border_echoes(*found, small.shape[:2], scale)
-        if hasattr(numpy_peaks, "_border_refine"):
-            found = numpy_peaks._border_refine(*found, small, scale)
-    if separation > 0 and hasattr(numpy_peaks, "_drop_close"):
+        found = numpy_peaks._border_refine(*found, small, scale)
+    if separation > 0:
         found = numpy_peaks._drop_close(*found, separation * max(scale))
     return numpy_peaks._split(*found, small.shape[2], max_peaks)
 

@@ -2,8 +2,9 @@
 
     sources --(feeder thread: iterates the sources, e.g. decodes video frames)-->
     load + resize (thread pool: PIL releases the GIL) --(in order)-->
-    batches of same-size images --(network, this thread)--> maps (or GPU peaks + PAFs)
-    --(process pool: numpy holds the GIL)--> people --(reordered)--> results, in input order
+    batches of same-size images --(network: this thread, or ``streams`` threads on a CPU)-->
+    maps (or GPU peaks + PAFs) --(process pool, or the stream's thread)--> people
+    --(reordered)--> results, in input order
 
 Only images of one input size share a forward pass (:meth:`PoseEstimator._forward`), and
 decoding sees exactly the maps :meth:`PoseEstimator.maps` gives, so the results equal
@@ -12,10 +13,18 @@ Queues between the stages are bounded: memory stays flat on any number of inputs
 
 On CUDA (or with ``peaks_on_device=True``) peaks are found on the device
 (:mod:`posekit.inference.gpu_peaks`) and only they and the PAFs are copied to the host.
+
+On a CPU the network runs as several **streams**: threads that each take a batch through
+the network with their share of torch's threads (one each on up to ``MAX_STREAMS`` cores)
+and then decode it. A small network splits poorly over threads inside one pass (the light
+network at 368 x 656 on 2 cores: 1.4 times one thread's rate) but two passes side by side
+give almost twice one thread's rate, and with decoding done by the stream that made the
+maps, every core stays busy without a decode process competing with a pass's threads.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import queue
@@ -42,20 +51,35 @@ __all__ = ["Pipeline", "Result", "Known", "default_workers"]
 _END = object()
 # niceness added to decode processes (see Pipeline)
 WORKER_NICE = 10
+# most network streams on a CPU (each holds its own activations)
+MAX_STREAMS = 4
 
 
 def default_workers(device: str = "cuda") -> int:
-    """Decode processes by default: one less than the cores (the network's), 1 to 4.
+    """Decode processes by default: on CUDA one less than the cores, 1 to 4; on a CPU
+    none, as the network's streams decode their own maps (see :func:`default_streams`).
 
-    None for a network on a CPU of two cores or fewer: torch already keeps every core
-    busy there, so a decode process has no idle core to hide behind and only competes
-    with the network (measured at 368 x 656 with the light network on 2 cores: 95 % of
-    the network-alone rate decoding in turn, 77-86 % with one decode process).
+    A decode process beside a network that keeps every core busy has no idle core to hide
+    behind: preempting one of a pass's threads stalls the others at the pass's next
+    barrier (measured at 368 x 656 with the light network on 2 cores: 77-86 % of the
+    network-alone rate with one decode process, 88-95 % decoding in turn).
     """
-    cores = os.cpu_count() or 2
-    if device == "cpu" and cores <= 2:
+    if device == "cpu":
         return 0
-    return max(1, min(4, cores - 1))
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def default_streams(device: str = "cuda", threads: int | None = None) -> int:
+    """Concurrent network passes by default: on a CPU one per torch thread (``threads``,
+    default ``torch.get_num_threads()``: the cores this process may use, shared out under
+    torchrun), at most ``MAX_STREAMS``; elsewhere one."""
+    if device != "cpu":
+        return 1
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    return max(1, min(MAX_STREAMS, int(threads)))
 
 
 @dataclass(eq=False)
@@ -112,24 +136,33 @@ class Pipeline:
     """A reusable pipeline over one estimator (use as a context manager).
 
     Args:
-        workers: decode processes; 0 decodes in this thread (default
+        workers: decode processes; 0 decodes in the thread that ran the network (default
             :func:`default_workers`).
+        streams: concurrent network passes, each in its own thread with an equal share of
+            torch's threads while :meth:`run` runs (default :func:`default_streams`:
+            on a CPU one per torch thread, up to ``MAX_STREAMS``; one for a compiled
+            network or on CUDA).
         peaks_on_device: find peaks where the network ran (default: on CUDA, when the
             decode options allow it).
         loader_threads: threads that load and resize images.
-        worker_nice: added to the decode processes' niceness, so that on a CPU the
-            network, the slowest stage, keeps the cores and decoding fills their idle time.
+        worker_nice: added to the decode processes' niceness, so that the network, the
+            slowest stage, keeps the cores.
     """
 
     def __init__(self, estimator: Any, *, workers: int | None = None,
-                 peaks_on_device: bool | None = None, loader_threads: int = 2,
-                 worker_nice: int = WORKER_NICE) -> None:
+                 streams: int | None = None, peaks_on_device: bool | None = None,
+                 loader_threads: int = 2, worker_nice: int = WORKER_NICE) -> None:
         from posekit.decode import DecodeConfig
         from posekit.inference.gpu_peaks import supports
 
         self.est = estimator
-        self.workers = (default_workers(estimator.device.type) if workers is None
-                        else int(workers))
+        device = estimator.device.type
+        self.workers = default_workers(device) if workers is None else int(workers)
+        if streams is None:
+            streams = 1 if getattr(estimator, "compiled", False) else default_streams(device)
+        if streams < 1:
+            raise PosekitError(f"streams must be 1 or more, got {streams}")
+        self.streams = int(streams)
         self.loader_threads = max(1, loader_threads)
         self.worker_nice = worker_nice
         self.setup = DecodeSetup(estimator.skeleton, estimator.parser,
@@ -144,6 +177,7 @@ class Pipeline:
         self.peaks_on_device = peaks_on_device
         self.config: DecodeConfig = config
         self._pool: ProcessPoolExecutor | None = None
+        self._streams: _Streams | None = None
 
     def __enter__(self) -> Pipeline:
         if self.workers > 0 and self._pool is None:
@@ -174,6 +208,15 @@ class Pipeline:
         batch_size = est.batch_size
         inbox: queue.Queue[Any] = queue.Queue(maxsize=max(4, 2 * batch_size))
         stop = threading.Event()
+        with _Streams(self.streams) as streams:
+            self._streams = streams
+            try:
+                yield from self._run(items, batch_size, inbox, stop)
+            finally:
+                self._streams = None
+
+    def _run(self, items: Iterable[tuple[Any, Any]], batch_size: int,
+             inbox: queue.Queue[Any], stop: threading.Event) -> Iterator[Result]:
         loader = ThreadPoolExecutor(self.loader_threads, thread_name_prefix="posekit-load")
         feeder = threading.Thread(target=self._feed, args=(items, inbox, loader, stop),
                                   name="posekit-feed", daemon=True)
@@ -181,7 +224,8 @@ class Pipeline:
         groups: dict[Any, list[tuple[int, Any, Any]]] = {}
         order = _Reorder()
         done = order.done
-        limit = max(2 * batch_size, 4 * max(self.workers, 1) + batch_size)
+        limit = max(2 * batch_size, 4 * max(self.workers, 1) + batch_size,
+                    2 * self.streams * batch_size)
         seq = 0
         failure: BaseException | None = None
         try:
@@ -257,13 +301,46 @@ class Pipeline:
         return self.est.prepare(self.est.load(source, name=name))
 
     def _flush(self, group: list[tuple[int, Any, Any]], done: dict[int, Any]) -> None:
+        """One forward pass for a same-size group, in this thread or handed to a stream
+        (whose results then arrive through futures)."""
+        streams = self._streams
+        if streams is None or streams.pool is None:
+            self._pass(group, done)
+            return
+        futures: dict[int, Future[list[Person]]] = {}
+        for seq, key, item in group:
+            futures[seq] = Future()
+            done[seq] = _Waiting(key, item.image, futures[seq])
+        streams.pool.submit(self._stream_pass, group, futures)
+
+    def _stream_pass(self, group: list[tuple[int, Any, Any]],
+                     futures: dict[int, Future[list[Person]]]) -> None:
+        """A stream's job: :meth:`_pass`, its outcomes handed to the waiting futures."""
+        done: dict[int, Any] = {}
+        try:
+            self._pass(group, done)
+        except BaseException as exc:  # noqa: BLE001 - every waiting input learns of it
+            for future in futures.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for seq, future in futures.items():
+            entry = done[seq]
+            if isinstance(entry, _Waiting):  # decoding in a worker process
+                entry.future.add_done_callback(functools.partial(_forward_outcome, future))
+            elif entry.error is not None:
+                future.set_exception(entry.error)
+            else:
+                future.set_result(entry.people)
+
+    def _pass(self, group: list[tuple[int, Any, Any]], done: dict[int, Any]) -> None:
         """One forward pass for a same-size group; decoding is handed to the workers."""
         try:
             maps = self.est.device_maps([item for _, _, item in group])
         except (RuntimeError, MemoryError) as exc:
             if len(group) > 1:  # isolate the input that fails
                 for member in group:
-                    self._flush([member], done)
+                    self._pass([member], done)
                 return
             seq, key, item = group[0]
             done[seq] = Result(key, item.image, error=PosekitError(
@@ -275,11 +352,12 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - reported per input
                 done[seq] = Result(key, item.image, error=_as_error(exc))
                 continue
-            if self._pool is not None:
+            pool = self._pool
+            if pool is not None:
                 try:
-                    future = self._pool.submit(decode_in_worker, task)
+                    future = pool.submit(decode_in_worker, task)
                 except Exception:  # noqa: BLE001 - a broken pool: decode here from now on
-                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = None
                 else:
                     done[seq] = _Waiting(key, item.image, future)
@@ -304,6 +382,45 @@ class Pipeline:
             return DecodeTask(pafs, None, tuple(peaks), image.working_size, image.scale)
         heat_np, paf_np = maps_to_numpy(paf, heat)
         return DecodeTask(paf_np, heat_np, None, image.working_size, image.scale)
+
+
+class _Streams:
+    """The stream threads of one :meth:`Pipeline.run` (none for one stream), with torch's
+    threads shared out among them while it runs."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.pool: ThreadPoolExecutor | None = None
+        self._threads: int | None = None
+
+    def __enter__(self) -> _Streams:
+        if self.count > 1:
+            import torch
+
+            self._threads = torch.get_num_threads()
+            torch.set_num_threads(max(1, self._threads // self.count))
+            self.pool = ThreadPoolExecutor(self.count, thread_name_prefix="posekit-stream")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        if self._threads is not None:
+            import torch
+
+            torch.set_num_threads(self._threads)
+            self._threads = None
+
+
+def _forward_outcome(target: Future[Any], source: Future[Any]) -> None:
+    """Copy a finished future's outcome onto ``target``."""
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
 
 
 def _as_error(exc: BaseException) -> PosekitError:

@@ -254,7 +254,8 @@ def run_jobs(estimator: Any, plan: Plan, *, fmt: Format = "openpose",
     for job in todo:
         _remove_stale_temps(job)
     start = time.perf_counter()
-    with Pipeline(estimator, workers=estimator.workers if workers is None else workers) as pipe:
+    with Pipeline(estimator, workers=estimator.workers if workers is None else workers,
+                  streams=getattr(estimator, "streams", None)) as pipe:
         run.images(pipe, [j for j in todo if j.kind == "image"])
         for job in todo:
             if job.kind == "video":

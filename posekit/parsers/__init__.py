@@ -11,15 +11,9 @@ import inspect
 from typing import Any
 
 from posekit.errors import PosekitError
-from posekit.parsers.base import (
-    BaseParser,
-    ObjectiveWeights,
-    Parser,
-    ParseResult,
-    PostRules,
-    objective,
-)
+from posekit.parsers.base import BaseParser, Parser, ParseResult, PostRules
 from posekit.parsers.fragments import FragmentRules, refine_fragments
+from posekit.parsers.objective import ObjectiveWeights, objective
 from posekit.registry import Registry
 
 __all__ = [

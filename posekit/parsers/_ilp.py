@@ -46,6 +46,7 @@ from posekit.parsers.base import (
     ObjectiveWeights,
     PostRules,
     SolveStatus,
+    component_labels,
     consistent_labels,
 )
 
@@ -193,14 +194,9 @@ class ClusterSolution:
     info: dict = field(default_factory=dict)
 
 
-def _labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(num,) connected-component label of each node (scipy: for the whole graph)."""
-    graph = sparse.coo_matrix((np.ones(len(u)), (u, v)), shape=(num, num)).tocsr()
-    return csgraph.connected_components(graph, directed=False)[1]
-
-
 def _small_labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Same as :func:`_labels` by union-find: cheaper for one component's few edges."""
+    """Component labels as :func:`~posekit.parsers.base.component_labels` gives them (up to
+    their values), by union-find: cheaper for one component's few edges."""
     parent = list(range(num))
 
     def find(i: int) -> int:
@@ -219,7 +215,7 @@ def _small_labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def clustering_value(num: int, u: np.ndarray, v: np.ndarray, score: np.ndarray,
                      terms: np.ndarray, chosen: np.ndarray) -> float:
     """Objective of the components of ``chosen`` edges (all induced edges count)."""
-    lab = (_small_labels if len(u) < 1000 else _labels)(num, u[chosen], v[chosen])
+    lab = (_small_labels if len(u) < 1000 else component_labels)(num, u[chosen], v[chosen])
     inside = lab[u] == lab[v]
     joined = np.zeros(num, dtype=bool)
     joined[u[inside]] = joined[v[inside]] = True
@@ -270,7 +266,7 @@ def solve_clustering(edges: Edges, part: np.ndarray, terms: np.ndarray, warm: np
             "bound": 0.0, "warm_value": 0.0}
     if E == 0:
         return ClusterSolution(chosen, "optimal", info)
-    comp = _labels(N, edges.u, edges.v)[edges.u]
+    comp = component_labels(N, edges.u, edges.v)[edges.u]
     order = np.argsort(comp, kind="stable")
     starts = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1]])
     info["components"] = len(starts)

@@ -1,34 +1,16 @@
-"""What every parser shares: the protocol, the objective, and the post-rules.
+"""What every parser shares: the protocol and the post-rules.
 
 A parser turns a :class:`~posekit.decode.CandidateGraph` into people. Internally a parser
-produces an **assignment**: a (P, K) intp array, row p holding for each part the index of
-the candidate (into ``candidates.peaks[k]``) that person p uses, or -1. All parsers are
-scored on their raw assignment by one objective (:func:`objective`), so they can be
-compared; then the shared post-rules (OpenPose's minimum parts and minimum mean score)
-turn the assignment into the people users see.
-
-The objective of an assignment (``ObjectiveWeights`` w):
-
-    sum over persons of
-        sum of scores[l][pair] for every limb l (tree and redundant) whose two candidates
-            are both in the person and form an accepted pair
-      + w.node_weight * sum over the person's *joined* candidates of (peak score - w.node_bias)
-
-A candidate is joined when at least one accepted pair links it to another candidate of the
-same person. So a lone candidate is no person (it contributes nothing), and a person cannot
-gain by collecting candidates that no limb links to it; a person with two linked parts and
-a stray third gets the node terms of the first two only. ``objective(..., tree_only=True)``
-is the same with tree limbs only (what ``tree-ilp`` maximises).
-
-This is the Fig. 6b correlation-clustering objective (weights = PAF scores of accepted
-pairs, 0 for every other pair of candidates) with node terms from the peak confidence: the
-full-graph ILP maximises it over all assignments, and every parser is scored by it.
+produces an **assignment**: a (P, K) intp array, row p holding for each part the index of the
+candidate (into ``candidates.peaks[k]``) that person p uses, or -1. All parsers are
+scored on their raw assignment by one objective (:mod:`posekit.parsers.objective`), so
+they can be compared; then the shared post-rules (the fragment stage, OpenPose's minimum
+parts and minimum mean score) turn the assignment into the people users see.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -39,6 +21,7 @@ from scipy.sparse import csgraph
 
 from posekit.decode.graph import CandidateGraph
 from posekit.parsers.fragments import FragmentRules, refine_fragments
+from posekit.parsers.objective import ObjectiveWeights, assigned_peaks, limb_hits, objective
 from posekit.people import Person
 from posekit.skeleton import Skeleton
 
@@ -46,7 +29,7 @@ __all__ = [
     "Parser", "BaseParser", "ParseResult", "PostRules", "ObjectiveWeights", "SolveStatus",
     "objective", "assignment_to_people", "validate_assignment", "pair_lookup",
     "Edges", "accepted_edges", "candidate_parts", "node_terms", "edges_to_assignment",
-    "consistent_labels",
+    "component_labels", "consistent_labels",
 ]
 
 SolveStatus = Literal["optimal", "time_limit", "heuristic"]
@@ -69,14 +52,6 @@ class PostRules:
     min_parts: int = 3
     min_score: float = 0.4
     fragments: FragmentRules | None = FragmentRules()
-
-
-@dataclass(frozen=True)
-class ObjectiveWeights:
-    """Node terms of the shared objective (see the module docstring)."""
-
-    node_weight: float = 1.0
-    node_bias: float = 0.2
 
 
 @dataclass
@@ -108,84 +83,12 @@ def validate_assignment(assignment: np.ndarray, candidates: CandidateGraph) -> N
             raise ValueError(f"part {k}: a candidate is used by two people")
 
 
-# candidates -> (limb layout, sorted pair keys, their scores): a parser and the post-rules
-# look pairs up more than once per graph
-_PAIR_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _pair_keys(candidates: CandidateGraph,
-               skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
-    """One sorted key per accepted pair, (global id of its first candidate) * N + the
-    second's, best score first among equal keys; and the scores in that order."""
-    layout = skeleton.limb_index.tobytes()
-    cached = _PAIR_KEYS.get(candidates)
-    if cached is not None and cached[0] == layout:
-        return cached[1], cached[2]
-    N, off = candidates.num_candidates, candidates.offsets
-    keys = np.concatenate([(off[a] + p[:, 0]) * N + off[b] + p[:, 1]
-                           for (a, b), p in zip(skeleton.limb_index, candidates.pairs,
-                                                strict=True)])
-    scores = np.concatenate(candidates.scores)
-    order = np.lexsort((-scores, keys))
-    keys, scores = keys[order], scores[order]
-    _PAIR_KEYS[candidates] = (layout, keys, scores)
-    return keys, scores
-
-
-def _limb_hits(assignment: np.ndarray, candidates: CandidateGraph,
-               skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
-    """(P, L) score of each limb inside each person, and (P, L) bool: is it an accepted pair.
-
-    A pair listed twice counts with its best score.
-    """
-    P, L = len(assignment), skeleton.num_limbs
-    out = np.zeros((P, L))
-    found = np.zeros((P, L), dtype=bool)
-    total = sum(len(p) for p in candidates.pairs)
-    if P == 0 or total == 0:
-        return out, found
-    N, off = candidates.num_candidates, candidates.offsets
-    first, second = skeleton.limb_index[:, 0], skeleton.limb_index[:, 1]
-    keys, scores = _pair_keys(candidates, skeleton)
-    ia, ib = assignment[:, first], assignment[:, second]  # (P, L)
-    want = np.where((ia >= 0) & (ib >= 0), (off[first] + ia) * N + off[second] + ib, -1)
-    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
-    found = (want >= 0) & (keys[pos] == want)
-    out[found] = scores[pos[found]]
-    return out, found
-
-
-def _peaks_of(assignment: np.ndarray, candidates: CandidateGraph) -> np.ndarray:
-    """(P, K, 3) ``[x, y, score]`` of each assigned candidate (0, 0, 0 where missing)."""
-    K = assignment.shape[1]
-    if candidates.num_candidates == 0:
-        return np.zeros((*assignment.shape, 3))
-    table = np.concatenate([*candidates.peaks, np.zeros((1, 3))])  # last row: "missing"
-    gid = np.where(assignment >= 0, candidates.offsets[:K] + assignment, len(table) - 1)
-    return table[gid]
-
-
-def objective(assignment: np.ndarray, candidates: CandidateGraph, skeleton: Skeleton,
-              weights: ObjectiveWeights = ObjectiveWeights(), *, tree_only: bool = False) -> float:
-    """The shared objective of a raw assignment (module docstring)."""
-    a = np.asarray(assignment, dtype=np.intp).reshape(-1, skeleton.num_keypoints)
-    if len(a) == 0:
-        return 0.0
-    num_limbs = skeleton.num_tree_limbs if tree_only else skeleton.num_limbs
-    hits, found = _limb_hits(a, candidates, skeleton)
-    hits, found = hits[:, :num_limbs], found[:, :num_limbs]
-    joined = np.zeros(a.shape, dtype=bool)
-    for side in (0, 1):
-        np.logical_or.at(joined.T, skeleton.limb_index[:num_limbs, side], found.T)
-    peaks = _peaks_of(a, candidates)[..., 2]
-    nodes = np.where(joined, peaks - weights.node_bias, 0.0).sum()
-    return float(hits.sum() + weights.node_weight * nodes)
-
-
 def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
-                         skeleton: Skeleton, rules: PostRules = PostRules()) -> list[Person]:
+                         skeleton: Skeleton, rules: PostRules = PostRules(),
+                         weights: ObjectiveWeights | None = None) -> list[Person]:
     """Apply the post-rules (fragments, then OpenPose's filters) and build people, best
-    score first.
+    score first. ``weights``: the objective's node terms, which the fragment stage's exchanges
+    raise (default :class:`ObjectiveWeights`).
 
     A person's score is OpenPose's: (sum of its peak scores + sum of its tree-limb PAF
     scores) / number of its parts. People with fewer than ``rules.min_parts`` parts or a
@@ -193,12 +96,12 @@ def assignment_to_people(assignment: np.ndarray, candidates: CandidateGraph,
     """
     a = np.asarray(assignment, dtype=np.intp).reshape(-1, skeleton.num_keypoints)
     if rules.fragments is not None and len(a):
-        a = refine_fragments(a, candidates, skeleton, rules.fragments)
+        a = refine_fragments(a, candidates, skeleton, rules.fragments, weights)
     if len(a) == 0:
         return []
     counts = (a >= 0).sum(axis=1)
-    tree = _limb_hits(a, candidates, skeleton)[0][:, : skeleton.num_tree_limbs].sum(axis=1)
-    keypoints = _peaks_of(a, candidates)
+    tree = limb_hits(a, candidates, skeleton)[0][:, : skeleton.num_tree_limbs].sum(axis=1)
+    keypoints = assigned_peaks(a, candidates)
     score = (keypoints[..., 2].sum(axis=1) + tree) / np.maximum(counts, 1)
     keep = np.flatnonzero((counts >= max(rules.min_parts, 1)) & (score >= rules.min_score))
     # deterministic order: score descending, then leftmost
@@ -227,16 +130,16 @@ def accepted_edges(candidates: CandidateGraph, skeleton: Skeleton, *,
     A pair listed twice is kept once, with its best score.
     """
     num_limbs = skeleton.num_tree_limbs if tree_only else skeleton.num_limbs
-    off = candidates.offsets
-    parts = [(l, off[a] + candidates.pairs[l][:, 0], off[b] + candidates.pairs[l][:, 1],
-              candidates.scores[l]) for l, (a, b) in enumerate(skeleton.limb_index[:num_limbs])]
-    if not parts:
+    counts = [len(p) for p in candidates.pairs[:num_limbs]]
+    if not sum(counts):
         empty = np.zeros(0, dtype=np.intp)
         return Edges(empty, empty, np.zeros(0), empty)
-    limb = np.concatenate([np.full(len(u), l, dtype=np.intp) for l, u, _, _ in parts])
-    u = np.concatenate([p[1] for p in parts]).astype(np.intp)
-    v = np.concatenate([p[2] for p in parts]).astype(np.intp)
-    score = np.concatenate([p[3] for p in parts]).astype(np.float64)
+    limb = np.repeat(np.arange(num_limbs, dtype=np.intp), counts)
+    pairs = np.concatenate(candidates.pairs[:num_limbs])
+    ends = candidates.offsets[skeleton.limb_index[limb]]  # (E, 2) first id of each part
+    u = (ends[:, 0] + pairs[:, 0]).astype(np.intp)
+    v = (ends[:, 1] + pairs[:, 1]).astype(np.intp)
+    score = np.concatenate(candidates.scores[:num_limbs]).astype(np.float64)
     order = np.lexsort((-score, v, u, limb))
     limb, u, v, score = limb[order], u[order], v[order], score[order]
     keep = np.ones(len(u), dtype=bool)
@@ -273,11 +176,12 @@ def edges_to_assignment(candidates: CandidateGraph, edges: Edges,
     N = candidates.num_candidates
     part = candidate_parts(candidates)
     u, v = edges.u[sel], edges.v[sel]
-    graph = sp.coo_matrix((np.ones(len(sel)), (u, v)), shape=(N, N)).tocsr()
-    _, labels = csgraph.connected_components(graph, directed=False)
-    nodes = np.unique(np.concatenate([u, v]))
-    keys = labels[nodes] * K + part[nodes]
-    if len(np.unique(keys)) != len(keys):
+    labels = component_labels(N, u, v)
+    touched = np.zeros(N, dtype=bool)
+    touched[u] = touched[v] = True
+    nodes = np.flatnonzero(touched)
+    keys = np.sort(labels[nodes] * K + part[nodes])
+    if (keys[1:] == keys[:-1]).any():  # a component holds two candidates of one part
         labels = consistent_labels(N, part, u, v, edges.score[sel])
     _, first, row, size = np.unique(labels[nodes], return_index=True, return_inverse=True,
                                     return_counts=True)
@@ -286,6 +190,16 @@ def edges_to_assignment(candidates: CandidateGraph, edges: Edges,
     out = np.full((len(first), K), -1, dtype=np.intp)
     out[rank[row], part[nodes]] = nodes - candidates.offsets[part[nodes]]
     return out[np.sort(rank[size >= 2])]  # a lone candidate is no person
+
+
+def component_labels(num: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(num,) connected-component label of each node of the undirected graph whose edges
+    are ``(u[i], v[i])`` (scipy's labels: components in order of their smallest node)."""
+    indptr = np.zeros(num + 1, dtype=np.int32)
+    np.cumsum(np.bincount(u, minlength=num), out=indptr[1:])
+    indices = v[np.argsort(u, kind="stable")].astype(np.int32)
+    graph = sp.csr_matrix((np.ones(len(u)), indices, indptr), shape=(num, num))
+    return csgraph.connected_components(graph, directed=False)[1]
 
 
 def consistent_labels(num: int, part: np.ndarray, u: np.ndarray, v: np.ndarray,
@@ -342,14 +256,15 @@ class BaseParser(ABC):
         start = time.perf_counter()
         assignment, status, info = self._checked_assign(candidates, skeleton)
         seconds = time.perf_counter() - start
-        people = assignment_to_people(assignment, candidates, skeleton, self.rules)
+        people = assignment_to_people(assignment, candidates, skeleton, self.rules,
+                                      self.weights)
         value = objective(assignment, candidates, skeleton, self.weights)
         return ParseResult(people, assignment, value, status, seconds, info)
 
     def __call__(self, candidates: CandidateGraph, skeleton: Skeleton) -> list[Person]:
         """People only (the objective is not computed)."""
         assignment, _, _ = self._checked_assign(candidates, skeleton)
-        return assignment_to_people(assignment, candidates, skeleton, self.rules)
+        return assignment_to_people(assignment, candidates, skeleton, self.rules, self.weights)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

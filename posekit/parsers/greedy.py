@@ -36,33 +36,32 @@ class GreedyParser(BaseParser):
         return greedy_assignment(candidates, skeleton), "heuristic", {}
 
 
-def _greedy_pairs(pairs: np.ndarray, scores: np.ndarray) -> list[tuple[int, int]]:
-    """Pairs taken best score first, each candidate of either side at most once."""
-    order = np.argsort(-scores, kind="stable")
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    taken = []
-    for i, j in pairs[order].tolist():
-        if i in used_a or j in used_b:
-            continue
-        used_a.add(i)
-        used_b.add(j)
-        taken.append((i, j))
-    return taken
-
-
 def greedy_assignment(candidates: CandidateGraph, skeleton: Skeleton) -> np.ndarray:
     """OpenPose's greedy assembly as a (P, K) assignment (module docstring)."""
     K = skeleton.num_keypoints
     owner = [[-1] * len(p) for p in candidates.peaks]  # owner[k][i]: person of candidate i
     people: list[list[int]] = []  # emptied once merged into another person
+    counts = [len(p) for p in candidates.pairs]
+    if not sum(counts):
+        return np.zeros((0, K), dtype=np.intp)
+    # every limb's pairs, limb by limb, each limb's best score first (ties by index)
+    limb = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((-np.concatenate(candidates.scores), limb))
+    ranked = np.concatenate(candidates.pairs)[order].tolist()
+    stops = np.cumsum(counts).tolist()
 
     for l, (a, b) in enumerate(skeleton.limb_index.tolist()):
-        if not len(candidates.pairs[l]):
+        if not counts[l]:
             continue
         redundant = l >= skeleton.num_tree_limbs
         own_a, own_b = owner[a], owner[b]
-        for i, j in _greedy_pairs(candidates.pairs[l], candidates.scores[l]):
+        used_a: set[int] = set()  # candidates this limb has connected
+        used_b: set[int] = set()
+        for i, j in ranked[stops[l] - counts[l]:stops[l]]:
+            if i in used_a or j in used_b:
+                continue
+            used_a.add(i)
+            used_b.add(j)
             pa, pb = own_a[i], own_b[j]
             if pa < 0 and pb < 0:
                 if redundant:

@@ -39,20 +39,26 @@ class HungarianParser(BaseParser):
 
 
 def matched_edges(edges: Edges) -> np.ndarray:
-    """(E,) bool: the edges of a maximum-weight matching per limb (positive scores only)."""
-    chosen = np.zeros(len(edges), dtype=bool)
+    """(E,) bool: the edges of a maximum-weight matching per limb (positive scores only).
+
+    ``edges`` ordered as :func:`~posekit.parsers.base.accepted_edges` gives them.
+    """
+    chosen = edges.score > 0
     if not len(edges):
         return chosen
-    starts = np.flatnonzero(np.r_[True, edges.limb[1:] != edges.limb[:-1]])
-    stops = np.r_[starts[1:], len(edges)]
-    for start, stop in zip(starts, stops, strict=True):
+    # A limb whose edges already form a matching (about half the limbs of a crowd): the
+    # best one keeps every edge of positive score. The others (a candidate in two edges of
+    # the limb) go to the assignment solver. Edges come ordered by limb, then u, then v.
+    same_limb = edges.limb[1:] == edges.limb[:-1]
+    shared = edges.limb[1:][same_limb & (edges.u[1:] == edges.u[:-1])]
+    width = int(edges.v.max()) + 1
+    by_v = np.sort(edges.limb * width + edges.v)
+    shared = np.union1d(shared, by_v[1:][by_v[1:] == by_v[:-1]] // width)
+    starts = np.searchsorted(edges.limb, shared)
+    stops = np.searchsorted(edges.limb, shared, side="right")
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
         u, v = edges.u[start:stop], edges.v[start:stop]
         rows, cols = u - u.min(), v - v.min()  # global ids of one part are consecutive
-        if np.bincount(rows).max() == 1 and np.bincount(cols).max() == 1:
-            # the edges already form a matching (about half the limbs of a crowd): the
-            # best one keeps every edge of positive score
-            chosen[start:stop] = edges.score[start:stop] > 0
-            continue
         weight = np.zeros((rows.max() + 1, cols.max() + 1))
         index = np.full(weight.shape, -1, dtype=np.intp)
         weight[rows, cols] = np.maximum(edges.score[start:stop], 0.0)
@@ -60,5 +66,6 @@ def matched_edges(edges: Edges) -> np.ndarray:
         r, c = linear_sum_assignment(weight, maximize=True)
         hit = index[r, c]
         hit = hit[hit >= 0]
+        chosen[start:stop] = False
         chosen[hit[edges.score[hit] > 0]] = True
     return chosen

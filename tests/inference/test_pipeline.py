@@ -160,12 +160,66 @@ def test_peaks_on_the_device_give_the_people_of_the_reference_peaks():
         _same(result.people, want)
 
 
-def test_a_network_on_a_two_core_cpu_decodes_in_turn_by_default(monkeypatch):
-    """No decode process when torch already keeps both cores busy; one or more otherwise."""
-    from posekit.inference.pipeline import default_workers
+def test_cpu_networks_run_as_streams_that_decode_their_own_maps(monkeypatch):
+    """On a CPU: one stream per torch thread (at most 4) and no decode process; on CUDA one
+    stream and decode processes."""
+    from posekit.inference.pipeline import default_streams, default_workers
 
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert default_workers("cpu") == 0
-    assert default_workers("cuda") == 1
     monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert default_workers("cpu") == 4
+    assert default_workers("cpu") == 0
+    assert default_workers("cuda") == 4
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_workers("cuda") == 1
+    assert [default_streams("cpu", n) for n in (1, 2, 3, 16)] == [1, 2, 3, 4]
+    assert default_streams("cuda", 16) == 1
+
+
+@pytest.mark.skipif(not HAS_DEMO, reason="no bundled demo weights")
+def test_streams_give_the_people_of_predict_in_order_and_share_the_threads(tmp_path):
+    images = _crops()
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    est = PoseEstimator("coco18", batch_size=2, warn_demo=False, streams=3)
+    ref = est.predict(images)
+    before = torch.get_num_threads()
+    seen = []
+    net = est.net
+
+    def forward(x):
+        seen.append(torch.get_num_threads())
+        return net(x)
+
+    est.net = forward
+    try:
+        out = list(est.stream([images[0], bad, *images[1:]]))
+    finally:
+        est.net = net
+    assert [k for k, _ in out] == list(range(len(images) + 1))
+    assert isinstance(out[1][1], PosekitError)
+    for (_, got), want in zip([out[0], *out[2:]], ref, strict=True):
+        _same(got, want)
+    assert set(seen) == {max(1, before // 3)}  # each pass had its share of the threads
+    assert torch.get_num_threads() == before  # and the run gave them back
+
+
+def test_a_pass_that_fails_in_a_stream_fails_its_own_inputs_only(tiny_weights):
+    est = PoseEstimator("coco18", tiny_weights, streams=2, batch_size=1)
+    net = est.net
+
+    def forward(x):
+        if x.shape[-1] > x.shape[-2]:  # the wider images
+            raise RuntimeError("out of memory (simulated)")
+        return net(x)
+
+    est.net = forward
+    rng = np.random.default_rng(0)
+    images = [(rng.random((48, w, 3)) * 255).astype(np.uint8) for w in (48, 64, 48, 64, 48)]
+    out = list(est.stream(images))
+    failed = [k for k, r in out if isinstance(r, PosekitError)]
+    assert [k for k, _ in out] == [0, 1, 2, 3, 4]
+    assert failed == [1, 3] and "simulated" in str(out[1][1])
+
+
+def test_streams_must_be_positive(tiny_weights):
+    with pytest.raises(PosekitError, match="streams"):
+        PoseEstimator("coco18", tiny_weights, streams=0)
