@@ -54,7 +54,7 @@ from typing import Literal
 
 import numpy as np
 
-from posekit.decode.resize import _CUBIC_POLY, to_map
+from posekit.decode.resize import CUBIC_POLY, to_map
 from posekit.decode.rule import Ends, LimbScoring, ScoreMode, Spacing, sample_counts
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton
@@ -527,7 +527,7 @@ class _Field:
         t = uv - base
         per_axis = (2,) + (1,) * (uv.ndim - 1)  # (u and v, then the points' dimensions)
         if self.taps == 4:  # the cubic kernel's polynomials in t, in place
-            poly = _CUBIC_POLY.reshape(4, 4, *(1,) * uv.ndim)  # (power, tap, ...)
+            poly = CUBIC_POLY.reshape(4, 4, *(1,) * uv.ndim)  # (power, tap, ...)
             weight = poly[3] * t
             weight += poly[2]
             weight *= t

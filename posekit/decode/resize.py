@@ -21,8 +21,8 @@ import numpy as np
 from posekit.errors import PosekitError
 
 __all__ = [
-    "Kernel", "CUBIC_A", "resolve_geometry", "to_map", "to_image", "kernel_taps", "taps_first",
-    "axis_taps", "upsample_maps", "resample_axis", "check_image_size",
+    "Kernel", "CUBIC_A", "CUBIC_POLY", "resolve_geometry", "to_map", "to_image", "kernel_taps",
+    "taps_first", "axis_taps", "upsample_maps", "resample_axis", "check_image_size",
 ]
 
 Kernel = Literal["cubic", "linear"]
@@ -82,7 +82,7 @@ def check_image_size(image_size: object) -> tuple[int, int]:
 # 1 + t, t, 1 - t, 2 - t, where the kernel is ((a + 2) d - (a + 3)) d^2 + 1 within 1 and
 # ((d - 5) d + 8) a d - 4 a within 2)
 _A = CUBIC_A
-_CUBIC_POLY = np.array([
+CUBIC_POLY = np.array([
     [0.0, 1.0, 0.0, 0.0],
     [_A, 0.0, -_A, 0.0],
     [-2.0 * _A, -(_A + 3.0), 2.0 * _A + 3.0, _A],
@@ -107,7 +107,7 @@ def taps_first(u: np.ndarray, kernel: Kernel = "cubic") -> tuple[np.ndarray, np.
     t = u - base
     base = base.astype(np.intp)
     if kernel == "cubic":
-        c = _CUBIC_POLY.reshape(4, 4, *([1] * u.ndim))
+        c = CUBIC_POLY.reshape(4, 4, *([1] * u.ndim))
         return (np.stack([base - 1, base, base + 1, base + 2]),
                 ((c[3] * t + c[2]) * t + c[1]) * t + c[0])
     if kernel == "linear":
