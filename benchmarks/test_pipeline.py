@@ -9,6 +9,8 @@ For each backbone (VGG-19 and light, random weights) and the same images, in one
   (:mod:`posekit.inference.pipeline`); on 2 cores the light network runs much faster so;
 - ``serial``: one pass at a time, then decode + parse of each image in turn (``workers=0,
   streams=1``), what ``infer`` did before the pipeline;
+- ``pipeline-no-decode``: the pipeline with decode + parse skipped (a diagnostic: what
+  the pipeline's own machinery costs);
 - ``pipeline``: ``PoseEstimator``'s pipeline with its defaults (loading threads, the CPU's
   streams, each decoding its own maps), started once outside the timing as a long run would.
   It also times ``PAIRS`` alternating (best network alone, pipeline) runs and records the
@@ -48,7 +50,7 @@ PEOPLE = 10
 SKELETON = posekit.load_skeleton("coco18")
 IMAGES = {"vgg19": 4, "light": 16}
 ROUNDS = {"vgg19": 3, "light": 5}
-PAIRS = 3
+PAIRS = {"vgg19": 3, "light": 7}
 RATES: dict[str, dict[str, float]] = {}
 
 
@@ -163,13 +165,25 @@ def test_pipeline(benchmark, setup):
     benchmark.extra_info["streams"] = pipe.streams
     inputs = _inputs(est, images)
     shares = []
-    for _ in range(PAIRS):
+    for _ in range(PAIRS[name]):
         network = min(_timed(lambda: _network(est, inputs)),
                       _timed(lambda: _network_streams(est, inputs, pipe.streams)))
         shares.append(network / _timed(lambda: list(pipe.run(enumerate(images)))))
     benchmark.extra_info["paired_share_of_best_network_alone"] = round(
         statistics.median(shares), 4)
     benchmark.extra_info["paired_shares"] = [round(x, 4) for x in shares]
+
+
+def test_pipeline_without_decoding(benchmark, setup):
+    """Diagnostic: the pipeline with decode + parse replaced by nothing. Its share of the
+    network alone is what loading, batching, the streams and reordering cost; the
+    pipeline's gap beyond it is decode + parse's own CPU time."""
+    name, est, _, images = setup
+    with Pipeline(est) as bare:
+        bare._decoder = lambda task: []  # noqa: ARG005 - the stage under test is skipped
+        list(bare.run(enumerate(images[:2])))
+        _run(benchmark, name, "pipeline-no-decode",
+             lambda: list(bare.run(enumerate(images))), len(images))
 
 
 def _timed(fn) -> float:

@@ -235,8 +235,7 @@ class PoseEstimator:
         """
         from posekit.inference.pipeline import Pipeline
 
-        with Pipeline(self, workers=self.workers if workers is None else workers,
-                      streams=self.streams if streams is None else streams) as pipe:
+        with Pipeline(self, workers=workers, streams=streams) as pipe:
             for item in pipe.run(enumerate(images)):
                 yield item.key, (item.error if item.error is not None else item.people)
 

@@ -116,12 +116,17 @@ class _Reorder:
         self.done: dict[int, Result | _Waiting] = {}
         self.next = 0
 
-    def ready(self, block: bool) -> Iterator[Result]:
-        """Finished results from the next position on (waiting for them if ``block``)."""
+    def ready(self, hold: int = 0) -> Iterator[Result]:
+        """Finished results from the next position on, waiting for the next one only while
+        more than ``hold`` results are held (``hold=0``: until every result is out).
+
+        Waiting only while over the limit, not for everything held, keeps work queued for
+        the network's streams while the oldest input finishes.
+        """
         while self.next in self.done:
             entry = self.done[self.next]
             if isinstance(entry, _Waiting):
-                if not block and not entry.future.done():
+                if len(self.done) <= hold and not entry.future.done():
                     return
                 try:
                     entry = Result(entry.key, entry.image, people=entry.future.result())
@@ -136,12 +141,12 @@ class Pipeline:
     """A reusable pipeline over one estimator (use as a context manager).
 
     Args:
-        workers: decode processes; 0 decodes in the thread that ran the network (default
-            :func:`default_workers`).
+        workers: decode processes; 0 decodes in the thread that ran the network (default:
+            the estimator's ``workers``, else :func:`default_workers`).
         streams: concurrent network passes, each in its own thread with an equal share of
-            torch's threads while :meth:`run` runs (default :func:`default_streams`:
-            on a CPU one per torch thread, up to ``MAX_STREAMS``; one for a compiled
-            network or on CUDA).
+            torch's threads while :meth:`run` runs (default: the estimator's ``streams``,
+            else :func:`default_streams`: on a CPU one per torch thread, up to
+            ``MAX_STREAMS``; one for a compiled network or on CUDA).
         peaks_on_device: find peaks where the network ran (default: on CUDA, when the
             decode options allow it).
         loader_threads: threads that load and resize images.
@@ -157,7 +162,11 @@ class Pipeline:
 
         self.est = estimator
         device = estimator.device.type
+        if workers is None:
+            workers = getattr(estimator, "workers", None)
         self.workers = default_workers(device) if workers is None else int(workers)
+        if streams is None:
+            streams = getattr(estimator, "streams", None)
         if streams is None:
             streams = 1 if getattr(estimator, "compiled", False) else default_streams(device)
         if streams < 1:
@@ -178,6 +187,13 @@ class Pipeline:
         self.config: DecodeConfig = config
         self._pool: ProcessPoolExecutor | None = None
         self._streams: _Streams | None = None
+
+    @property
+    def window(self) -> int:
+        """Most results held for reordering: past it the loop waits for the oldest input
+        before taking more (the streams and workers still have the rest to work on)."""
+        b = self.est.batch_size
+        return max(2 * b, 4 * max(self.workers, 1) + b, 2 * self.streams * b)
 
     def __enter__(self) -> Pipeline:
         if self.workers > 0 and self._pool is None:
@@ -224,8 +240,7 @@ class Pipeline:
         groups: dict[Any, list[tuple[int, Any, Any]]] = {}
         order = _Reorder()
         done = order.done
-        limit = max(2 * batch_size, 4 * max(self.workers, 1) + batch_size,
-                    2 * self.streams * batch_size)
+        limit = self.window
         seq = 0
         failure: BaseException | None = None
         try:
@@ -257,11 +272,11 @@ class Pipeline:
                         elif sum(len(g) for g in groups.values()) > 2 * batch_size:
                             self._flush(groups.pop(next(iter(groups))), done)  # the oldest
                 seq += 1
-                yield from order.ready(block=len(done) > limit)
+                yield from order.ready(hold=limit)
             for group in list(groups.values()):
                 self._flush(group, done)
             groups.clear()
-            yield from order.ready(block=True)
+            yield from order.ready()
         finally:
             stop.set()
             while feeder.is_alive():  # unblock the feeder if it waits on a full inbox

@@ -57,7 +57,7 @@ class RunSummary:
     seconds: float = 0.0
     rank: int = 0
     world: int = 1
-    inputs: int = 0  # this rank's share of the plan
+    inputs: int = 0  # this rank's share of the plan (rank 0: and the paths it could not plan)
 
     @property
     def images_per_second(self) -> float:
@@ -243,7 +243,7 @@ def run_jobs(estimator: Any, plan: Plan, *, fmt: Format = "openpose",
         for f in plan.failures:
             run.fail(f.input, f.message)
     mine = plan.share(ranks.rank, ranks.world)
-    run.summary.inputs = len(mine)
+    run.summary.inputs = len(mine) + (len(plan.failures) if ranks.rank == 0 else 0)
     todo = []
     for job in mine:
         if not overwrite and job.finished(fmt, overlay):
@@ -254,8 +254,7 @@ def run_jobs(estimator: Any, plan: Plan, *, fmt: Format = "openpose",
     for job in todo:
         _remove_stale_temps(job)
     start = time.perf_counter()
-    with Pipeline(estimator, workers=estimator.workers if workers is None else workers,
-                  streams=getattr(estimator, "streams", None)) as pipe:
+    with Pipeline(estimator, workers=workers) as pipe:
         run.images(pipe, [j for j in todo if j.kind == "image"])
         for job in todo:
             if job.kind == "video":

@@ -133,7 +133,7 @@ def test_bad_inputs_are_reported_one_line_each_and_skipped(tmp_path, weights):
     assert "truncated or corrupt" in run.stderr and "not an image" in run.stderr
     assert "empty file" in run.stderr and "no such file" in run.stderr
     assert "megapixels" in run.stderr
-    assert "1 done" in run.stdout and f"{len(bad)} failed" in run.stdout
+    assert f"1 done, {len(bad)} failed of {len(bad) + 1} inputs;" in run.stdout
     assert sorted(p.name for p in out.iterdir()) == ["good_keypoints.json", "good_overlay.png"]
 
 

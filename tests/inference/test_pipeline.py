@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -218,6 +219,37 @@ def test_a_pass_that_fails_in_a_stream_fails_its_own_inputs_only(tiny_weights):
     failed = [k for k, r in out if isinstance(r, PosekitError)]
     assert [k for k, _ in out] == [0, 1, 2, 3, 4]
     assert failed == [1, 3] and "simulated" in str(out[1][1])
+
+
+def test_the_loop_waits_for_the_oldest_input_only(tiny_weights):
+    """With the reorder window full the loop waits for the oldest input, then takes more
+    inputs at once: it does not wait for everything it holds (which would leave streams
+    idle while the last of them finish).
+
+    Inputs 1 and 2 each hold a stream until the input a window later has started; the
+    third stream runs the rest.
+    """
+    est = PoseEstimator("coco18", tiny_weights, streams=3, batch_size=1)
+    pipe = Pipeline(est)
+    w = pipe.window
+    images = [np.full((40, 48, 3), 5 * i, np.uint8) for i in range(w + 4)]
+    firsts = [float(est.preprocess.normalize(im)[0, 0, 0, 0]) for im in images]
+    started = {1 + w: threading.Event(), 2 + w: threading.Event()}
+    net = est.net
+
+    def forward(x):
+        index = int(np.argmin([abs(float(x[0, 0, 0, 0]) - f) for f in firsts]))
+        if index in started:
+            started[index].set()
+        elif index in (1, 2) and not started[index + w].wait(timeout=20):
+            raise RuntimeError(f"input {index + w} was not taken while {index} ran")
+        return net(x)
+
+    est.net = forward
+    with pipe:
+        out = list(pipe.run(enumerate(images)))
+    assert [r.key for r in out] == list(range(len(images)))
+    assert [r.error for r in out] == [None] * len(images)
 
 
 def test_streams_must_be_positive(tiny_weights):
