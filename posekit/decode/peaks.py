@@ -23,8 +23,11 @@ image pixels, best score first. Maps at network resolution are mapped to the ima
   other). Against ``"full"`` (peaks matched within half a pixel, ``separation=1``) on the
   noisy crowds of ``benchmarks/test_parse.py`` (656x368 at stride 8, 8 scenes each of 1
   to 64 people) it found every peak up to 10 people, 99.94 % with 20 and 99.86 % with 64
-  (99.91 % of 21617 in all), and 99.99 % on the training targets of such crowds;
-  ``tests/decode/test_peaks.py`` holds it above 99.7 % on noisy crowds of 20 and 64.
+  (99.91 % of 21617 in all; at 64 people one weaker peak stays, as the stronger one
+  beside it that ``separation`` would drop it for was missed), and
+  99.97 % on the training targets of the same crowds (``python
+  benchmarks/peak_recall_report.py --targets``); ``tests/decode/test_peaks.py`` holds it
+  above 99.7 % on noisy crowds of 20 and 64.
 - ``"none"``: local maxima of the small map, refined by a parabola through the logarithm
   of the 3x3 neighbourhood (exact for a sampled Gaussian); the score is the map value.
 
