@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -41,7 +40,7 @@ import torch
 
 import posekit
 from posekit.inference import PoseEstimator
-from posekit.inference.pipeline import Pipeline
+from posekit.inference.pipeline import Pipeline, _Streams
 from posekit.synth.render import synth_scene
 from posekit.targets import render_targets
 
@@ -115,17 +114,12 @@ def _network(est, inputs):
 
 
 def _network_streams(est, inputs, streams):
-    """The network alone as the pipeline runs it: ``streams`` batches at once, each pass
-    with its share of torch's threads."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // streams))
-    try:
-        with ThreadPoolExecutor(streams) as pool:
-            batches = [inputs[i:i + est.batch_size]
-                       for i in range(0, len(inputs), est.batch_size)]
-            list(pool.map(est.maps, batches))
-    finally:
-        torch.set_num_threads(threads)
+    """The network alone as the pipeline runs it: ``streams`` batches at once in the
+    pipeline's own stream threads, each pass with its share of torch's threads."""
+    batches = [inputs[i:i + est.batch_size] for i in range(0, len(inputs), est.batch_size)]
+    with _Streams(streams) as threads:
+        runner = threads.pool.map if threads.pool is not None else map
+        list(runner(est.maps, batches))
 
 
 def test_network_alone(benchmark, setup):

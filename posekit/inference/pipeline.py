@@ -240,7 +240,7 @@ class Pipeline:
         groups: dict[Any, list[tuple[int, Any, Any]]] = {}
         order = _Reorder()
         done = order.done
-        limit = self.window
+        window = self.window
         seq = 0
         failure: BaseException | None = None
         try:
@@ -272,7 +272,7 @@ class Pipeline:
                         elif sum(len(g) for g in groups.values()) > 2 * batch_size:
                             self._flush(groups.pop(next(iter(groups))), done)  # the oldest
                 seq += 1
-                yield from order.ready(hold=limit)
+                yield from order.ready(hold=window)
             for group in list(groups.values()):
                 self._flush(group, done)
             groups.clear()
